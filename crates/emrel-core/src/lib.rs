@@ -5,6 +5,7 @@
 pub mod corpus;
 pub mod label;
 pub mod metrics;
+pub mod model;
 pub mod schema;
 pub mod text;
 
