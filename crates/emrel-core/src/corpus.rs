@@ -161,7 +161,7 @@ pub fn prepare_document(
 ) -> Result<PreparedDocument, PrepareError> {
     let chars: Vec<char> = doc.text.chars().collect();
     let mut skipped = Vec::new();
-    let mut fail = |e: PrepareError, skipped: &mut Vec<PrepareError>| -> Result<(), PrepareError> {
+    let fail = |e: PrepareError, skipped: &mut Vec<PrepareError>| -> Result<(), PrepareError> {
         if lenient {
             skipped.push(e);
             Ok(())
