@@ -1,0 +1,59 @@
+//! The `emrel` command line. Each verb is a thin layer over the library crates: it parses
+//! arguments, calls one use case and prints the result (a table, or JSON with `--json`). Errors
+//! end the process with a one-line cause and a non-zero exit code.
+
+mod corpus;
+mod progress;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "emrel", version, about = "Grow a relation-annotated corpus of Chinese EMRs")]
+pub struct Cli {
+    /// Project database file.
+    #[arg(long, global = true, env = "EMREL_PROJECT", default_value = "emrel.db")]
+    project: PathBuf,
+    /// Print machine-readable JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create an empty project with the default schema (the paper's Table 3) or a schema file.
+    Init(corpus::InitArgs),
+    /// Create (or extend) a project with the synthetic demo corpus, gold labels hidden.
+    Demo(corpus::DemoArgs),
+    /// Import a corpus: CCKS 2017 folders/CSV, brat standoff, or EMRel JSONL.
+    Import(corpus::ImportArgs),
+    /// Corpus statistics: pairs per category, labels per relation and source, entities per type.
+    Stats,
+    /// Export the corpus with every label's provenance.
+    Export(corpus::ExportArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts");
+    if let Err(e) = runtime.block_on(run(cli)) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Init(a) => corpus::init(&cli, a).await,
+        Command::Demo(a) => corpus::demo(&cli, a).await,
+        Command::Import(a) => corpus::import(&cli, a).await,
+        Command::Stats => corpus::stats(&cli).await,
+        Command::Export(a) => corpus::export(&cli, a).await,
+    }
+}

@@ -1,0 +1,134 @@
+//! The project database. One SQLite file holds one project: its schema, documents, sentences,
+//! entities, candidate pairs and the append-only label event log (see `migrations/`). Every write
+//! is a transaction that commits before the call returns, so a crash loses nothing a user saw
+//! confirmed; an import is one transaction, so a bad file leaves the database as it was.
+
+mod export;
+mod import;
+mod stats;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use emrel_core::{PrepareError, Schema};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+pub use export::ExportFilter;
+pub use import::ImportSummary;
+pub use stats::{CategoryStats, Stats};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0} is not an EMRel project (run `emrel init` or `emrel demo` first)")]
+    NoProject(PathBuf),
+    #[error("{0} already holds a project")]
+    ProjectExists(PathBuf),
+    #[error("the project's stored schema is unreadable: {0}")]
+    BadSchema(String),
+    #[error("{0}")]
+    Input(#[from] PrepareError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An open project database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    path: PathBuf,
+    schema: Schema,
+}
+
+pub(crate) fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+async fn connect(path: &Path, create: bool) -> Result<SqlitePool> {
+    let url = format!("sqlite://{}", path.display());
+    let opts = SqliteConnectOptions::from_str(&url)?
+        .create_if_missing(create)
+        .journal_mode(SqliteJournalMode::Wal)
+        // WAL + NORMAL survives a process crash or kill with every commit intact.
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
+}
+
+impl Store {
+    /// Creates a new project at `path` with `schema`. Fails if the file already holds one.
+    pub async fn create(path: &Path, name: &str, schema: Schema) -> Result<Store> {
+        let pool = connect(path, true).await?;
+        let mut tx = pool.begin().await?;
+        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM project").fetch_one(&mut *tx).await?;
+        if existing > 0 {
+            return Err(StoreError::ProjectExists(path.to_path_buf()));
+        }
+        sqlx::query("INSERT INTO project (name, schema_json, created_at) VALUES (?, ?, ?)")
+            .bind(name)
+            .bind(schema.to_json())
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        for t in &schema.entity_types {
+            sqlx::query("INSERT INTO entity_type (name, color) VALUES (?, ?)")
+                .bind(&t.name)
+                .bind(&t.color)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for r in &schema.relations {
+            sqlx::query("INSERT INTO relation_type (name, description) VALUES (?, ?)")
+                .bind(&r.name)
+                .bind(&r.description)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Store { pool, path: path.to_path_buf(), schema })
+    }
+
+    /// Opens an existing project, applying any migrations it lacks.
+    pub async fn open(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Err(StoreError::NoProject(path.to_path_buf()));
+        }
+        let pool = connect(path, false).await?;
+        let row: Option<String> = sqlx::query_scalar("SELECT schema_json FROM project LIMIT 1")
+            .fetch_optional(&pool)
+            .await?;
+        let Some(json) = row else {
+            return Err(StoreError::NoProject(path.to_path_buf()));
+        };
+        let schema = Schema::from_json(&json).map_err(|e| StoreError::BadSchema(e.to_string()))?;
+        Ok(Store { pool, path: path.to_path_buf(), schema })
+    }
+
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Closes the pool, checkpointing the WAL.
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+}
