@@ -4,6 +4,7 @@
 
 pub mod brat;
 pub mod ccks2017;
+pub mod demo;
 pub mod export;
 pub mod jsonl;
 mod read;
