@@ -1,0 +1,202 @@
+//! Store integration tests: imports are atomic and idempotent, statistics count what was
+//! imported, and JSONL and brat exports read back into a new project unchanged.
+
+use std::path::Path;
+
+use emrel_core::{LabelSource, Schema, prepare_document};
+use emrel_formats::export::{ExportDocument, write_jsonl_line};
+use emrel_store::{ExportFilter, Store};
+
+const TXT: &str = "患者腹部疼痛，无头痛。\n行腹部CT检查，CT示肝脏\n低密度影。术后恢复好。";
+// 腹部(2,4) 疼痛(4,6) 头痛(8,10) 腹部(13,15) CT(15,17) CT(20,22) 肝脏(23,25) 低密度影(26,30)
+const ANN: &str = "T1\tPosition 2 4\t腹部\nT2\tSymptom 4 6\t疼痛\nT3\tSymptom 8 10\t头痛\n\
+T4\tPosition 13 15\t腹部\nT5\tTest 15 17\tCT\nT6\tTest 20 22\tCT\nT7\tPosition 23 25\t肝脏\n\
+T8\tSymptom 26 30\t低密度影\nR1\tSAP Arg1:T2 Arg2:T1\nR2\tTeAP Arg1:T5 Arg2:T4\nR3\tTeCP Arg1:T6 Arg2:T7\n\
+R4\tnone Arg1:T5 Arg2:T7\nR5\tTeRS Arg1:T6 Arg2:T8\n";
+
+fn brat_fixture(dir: &Path, ann: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("doc1.txt"), TXT).unwrap();
+    std::fs::write(dir.join("doc1.ann"), ann).unwrap();
+    std::fs::write(dir.join("doc2.txt"), "头部疼痛。").unwrap();
+    std::fs::write(dir.join("doc2.ann"), "T1\tPosition 0 2\t头部\nT2\tSymptom 2 4\t疼痛\nR1\tSAP Arg1:T2 Arg2:T1\n").unwrap();
+}
+
+async fn project(dir: &Path, name: &str) -> Store {
+    Store::create(&dir.join(name), name, Schema::paper_default()).await.unwrap()
+}
+
+async fn import_brat(store: &Store, dir: &Path, source: LabelSource) -> emrel_store::ImportSummary {
+    let read = emrel_formats::brat::read(&[dir.to_path_buf()], source).unwrap();
+    let prepared: Vec<_> = read
+        .documents
+        .into_iter()
+        .map(|d| prepare_document(store.schema(), d, false).unwrap())
+        .collect();
+    store.import(&prepared, "brat", &mut |_, _| {}).await.unwrap()
+}
+
+/// What a user compares after a round trip: sentences, entities and labels (relation and source).
+fn corpus_view(docs: &[ExportDocument]) -> Vec<String> {
+    let mut out = Vec::new();
+    for d in docs {
+        for s in &d.sentences {
+            out.push(format!("{} #{} @{} {:?}", d.name, s.sentence, s.offset, s.text));
+            for e in &s.entities {
+                out.push(format!("  {} {} {:?} {}", e.id, e.entity_type, e.spans, e.text));
+            }
+            let mut labels: Vec<String> = s
+                .labels
+                .iter()
+                .map(|l| format!("  {} -> {} {} {}", l.head, l.tail, l.relation, l.source))
+                .collect();
+            labels.sort();
+            out.extend(labels);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn brat_import_counts_sentences_entities_pairs_and_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("brat");
+    brat_fixture(&data, ANN);
+    let store = project(tmp.path(), "a.db").await;
+    let summary = import_brat(&store, &data, LabelSource::Human).await;
+    assert_eq!(summary.documents_added, 2);
+    let s = store.stats().await.unwrap();
+    assert_eq!((s.documents, s.sentences, s.entities), (2, 4, 10));
+    assert_eq!(s.entities_per_type["position"], 4);
+    // Sentence 1: 疼痛->腹部, 头痛->腹部; sentence 2: CT,CT -> 腹部,肝脏 (4), CT,CT -> 低密度影 (2),
+    // 低密度影 -> 腹部, 肝脏 (2); doc2: 1.
+    assert_eq!(s.pairs, 11);
+    assert_eq!(s.labels["SAP"]["human"], 2);
+    assert_eq!(s.labels["none"]["human"], 1);
+    assert_eq!(s.unlabeled_pairs, 11 - 6);
+    let tp = s.categories.iter().find(|c| c.category == "test-position").unwrap();
+    assert_eq!(tp.pairs, 4);
+    assert_eq!(tp.labels["TeCP"], 1);
+}
+
+#[tokio::test]
+async fn importing_the_same_documents_twice_adds_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("brat");
+    brat_fixture(&data, ANN);
+    let store = project(tmp.path(), "a.db").await;
+    import_brat(&store, &data, LabelSource::Human).await;
+    let before = store.stats().await.unwrap();
+    let again = import_brat(&store, &data, LabelSource::Human).await;
+    assert_eq!((again.documents_added, again.documents_unchanged, again.labels), (0, 2, 0));
+    assert_eq!(store.stats().await.unwrap(), before);
+}
+
+#[tokio::test]
+async fn a_failed_import_leaves_the_database_unchanged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("brat");
+    brat_fixture(&data, ANN);
+    let store = project(tmp.path(), "a.db").await;
+    import_brat(&store, &tmp.path().join("brat"), LabelSource::Human).await;
+    let before = store.stats().await.unwrap();
+    // A batch whose first document is new and whose second clashes with a stored one.
+    let new_doc = emrel_core::DocumentInput {
+        name: "doc3".into(),
+        text: "胸部疼痛。".into(),
+        entities: vec![],
+        relations: vec![],
+        sentences: None,
+        origin: emrel_core::Origin::new("doc3.txt", 0),
+    };
+    let mut clash = new_doc.clone();
+    clash.name = "doc2".into();
+    let schema = store.schema().clone();
+    let batch = vec![
+        prepare_document(&schema, new_doc, false).unwrap(),
+        prepare_document(&schema, clash, false).unwrap(),
+    ];
+    let err = store.import(&batch, "brat", &mut |_, _| {}).await.unwrap_err();
+    assert_eq!(err.to_string(), "document `doc2` is already in the project with different content");
+    assert_eq!(store.stats().await.unwrap(), before, "doc3 must not have been kept");
+}
+
+#[tokio::test]
+async fn jsonl_round_trip_keeps_sentences_entities_labels_and_provenance() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("brat");
+    brat_fixture(&data, ANN);
+    let a = project(tmp.path(), "a.db").await;
+    import_brat(&a, &data, LabelSource::Human).await;
+    // Gold labels too, on a second copy of the same corpus under other names.
+    let gold = tmp.path().join("gold");
+    brat_fixture(&gold, ANN);
+    std::fs::rename(gold.join("doc1.txt"), gold.join("g1.txt")).unwrap();
+    std::fs::rename(gold.join("doc1.ann"), gold.join("g1.ann")).unwrap();
+    std::fs::remove_file(gold.join("doc2.txt")).unwrap();
+    std::fs::remove_file(gold.join("doc2.ann")).unwrap();
+    import_brat(&a, &gold, LabelSource::Gold).await;
+    let exported = a.export(&ExportFilter::default()).await.unwrap();
+    let file = tmp.path().join("out.jsonl");
+    let mut w = std::fs::File::create(&file).unwrap();
+    for d in &exported {
+        for s in &d.sentences {
+            write_jsonl_line(&mut w, s).unwrap();
+        }
+    }
+    drop(w);
+    let b = project(tmp.path(), "b.db").await;
+    let docs = emrel_formats::jsonl::read(&[file]).unwrap();
+    let prepared: Vec<_> =
+        docs.into_iter().map(|d| prepare_document(b.schema(), d, false).unwrap()).collect();
+    b.import(&prepared, "jsonl", &mut |_, _| {}).await.unwrap();
+    let back = b.export(&ExportFilter::default()).await.unwrap();
+    assert_eq!(corpus_view(&back), corpus_view(&exported));
+    // Full provenance, timestamps included, survives.
+    let labels = |docs: &[ExportDocument]| -> Vec<_> {
+        docs.iter().flat_map(|d| d.sentences.iter().flat_map(|s| s.labels.clone())).collect()
+    };
+    assert_eq!(labels(&back), labels(&exported));
+    assert_eq!(a.stats().await.unwrap().labels, b.stats().await.unwrap().labels);
+}
+
+#[tokio::test]
+async fn brat_round_trip_keeps_sentences_entities_and_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("brat");
+    brat_fixture(&data, ANN);
+    let a = project(tmp.path(), "a.db").await;
+    import_brat(&a, &data, LabelSource::Human).await;
+    let exported = a.export(&ExportFilter::default()).await.unwrap();
+    let out = tmp.path().join("out");
+    for d in &exported {
+        emrel_formats::brat::write(&out, d).unwrap();
+    }
+    let b = project(tmp.path(), "b.db").await;
+    import_brat(&b, &out, LabelSource::Human).await;
+    let back = b.export(&ExportFilter::default()).await.unwrap();
+    assert_eq!(corpus_view(&back), corpus_view(&exported));
+    assert_eq!(back[0].text, TXT);
+}
+
+#[tokio::test]
+async fn export_filters_select_labels_by_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("brat");
+    brat_fixture(&data, ANN);
+    let a = project(tmp.path(), "a.db").await;
+    import_brat(&a, &data, LabelSource::Human).await;
+    let count = |docs: Vec<ExportDocument>| -> usize {
+        docs.iter().flat_map(|d| &d.sentences).map(|s| s.labels.len()).sum()
+    };
+    let all = a.export(&ExportFilter::default()).await.unwrap();
+    assert_eq!(count(all), 6);
+    let auto_only = ExportFilter { sources: vec![LabelSource::Auto], ..Default::default() };
+    let docs = a.export(&auto_only).await.unwrap();
+    assert_eq!(docs.iter().map(|d| d.sentences.len()).sum::<usize>(), 4, "sentences stay");
+    assert_eq!(count(docs), 0);
+    let high = ExportFilter { min_probability: Some(0.9), ..Default::default() };
+    assert_eq!(count(a.export(&high).await.unwrap()), 6, "human labels count as certain");
+    let iters = ExportFilter { iterations: Some((1, 2)), ..Default::default() };
+    assert_eq!(count(a.export(&iters).await.unwrap()), 0, "human labels have no iteration");
+}
