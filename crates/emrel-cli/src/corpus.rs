@@ -97,7 +97,10 @@ fn load_schema(path: &Path) -> anyhow::Result<Schema> {
 }
 
 fn project_name(cli: &Cli) -> String {
-    cli.project.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "emrel".into())
+    cli.project
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "emrel".into())
 }
 
 pub async fn init(cli: &Cli, args: &InitArgs) -> anyhow::Result<()> {
@@ -181,7 +184,9 @@ async fn store_docs(
             println!("{} bad records skipped (--lenient)", summary.skipped.len());
         }
         if skipped_lines > 0 {
-            println!("{skipped_lines} annotation lines of other kinds (events, attributes, notes) skipped");
+            println!(
+                "{skipped_lines} annotation lines of other kinds (events, attributes, notes) skipped"
+            );
         }
     }
     Ok(())
@@ -235,15 +240,20 @@ pub async fn stats(cli: &Cli) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&s)?);
         return Ok(());
     }
-    println!("schema {}: {} documents, {} sentences, {} entities, {} pairs ({} unlabeled)",
-        s.schema, s.documents, s.sentences, s.entities, s.pairs, s.unlabeled_pairs);
+    println!(
+        "schema {}: {} documents, {} sentences, {} entities, {} pairs ({} unlabeled)",
+        s.schema, s.documents, s.sentences, s.entities, s.pairs, s.unlabeled_pairs
+    );
     println!();
     println!("{:<24} {:>8}", "entity type", "count");
     for (t, n) in &s.entities_per_type {
         println!("{t:<24} {n:>8}");
     }
     println!();
-    println!("{:<24} {:>8}  {:<16} {:>8} {:>8}", "pair category", "pairs", "relation", "labels", "gold");
+    println!(
+        "{:<24} {:>8}  {:<16} {:>8} {:>8}",
+        "pair category", "pairs", "relation", "labels", "gold"
+    );
     for c in &s.categories {
         let mut rels: Vec<&String> = c.labels.keys().chain(c.gold.keys()).collect();
         rels.sort();
@@ -252,7 +262,11 @@ pub async fn stats(cli: &Cli) -> anyhow::Result<()> {
             println!("{:<24} {:>8}", c.category, c.pairs);
         }
         for (i, r) in rels.iter().enumerate() {
-            let (cat, pairs) = if i == 0 { (c.category.as_str(), c.pairs.to_string()) } else { ("", String::new()) };
+            let (cat, pairs) = if i == 0 {
+                (c.category.as_str(), c.pairs.to_string())
+            } else {
+                ("", String::new())
+            };
             println!(
                 "{cat:<24} {pairs:>8}  {r:<16} {:>8} {:>8}",
                 c.labels.get(*r).copied().unwrap_or(0),
@@ -296,11 +310,8 @@ fn parse_iterations(s: &str) -> anyhow::Result<(i64, i64)> {
 
 pub async fn export(cli: &Cli, args: &ExportArgs) -> anyhow::Result<()> {
     let store = open(cli).await?;
-    let sources = args
-        .source
-        .iter()
-        .map(|s| s.parse::<LabelSource>())
-        .collect::<Result<Vec<_>, _>>()?;
+    let sources =
+        args.source.iter().map(|s| s.parse::<LabelSource>()).collect::<Result<Vec<_>, _>>()?;
     let filter = ExportFilter {
         sources,
         min_probability: args.min_probability,
@@ -344,7 +355,8 @@ pub async fn export(cli: &Cli, args: &ExportArgs) -> anyhow::Result<()> {
             w.flush()?;
         }
         ExportFormat::Brat => {
-            std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+            std::fs::create_dir_all(out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
             for d in &docs {
                 emrel_formats::brat::write(out, d)
                     .with_context(|| format!("cannot write {}", out.join(&d.name).display()))?;

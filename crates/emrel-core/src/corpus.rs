@@ -26,7 +26,11 @@ impl Origin {
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 { f.write_str(&self.file) } else { write!(f, "{}:{}", self.file, self.line) }
+        if self.line == 0 {
+            f.write_str(&self.file)
+        } else {
+            write!(f, "{}:{}", self.file, self.line)
+        }
     }
 }
 
@@ -251,7 +255,10 @@ pub fn prepare_document(
         let Some(si) = sentences.iter().position(|s| s.span.contains(ext)) else {
             return Err(PrepareError::new(
                 doc.origin.clone(),
-                format!("entity {} ({}..{}) lies outside every sentence", ent.key, ext.start, ext.end),
+                format!(
+                    "entity {} ({}..{}) lies outside every sentence",
+                    ent.key, ext.start, ext.end
+                ),
             ));
         };
         let s = &mut sentences[si];
@@ -277,7 +284,10 @@ pub fn prepare_document(
                 .resolve_relation(&r.relation)
                 .ok_or_else(|| format!("unknown relation `{}`", r.relation))?;
             let find = |k: &str| {
-                by_key.get(k).copied().ok_or_else(|| format!("relation refers to unknown entity {k}"))
+                by_key
+                    .get(k)
+                    .copied()
+                    .ok_or_else(|| format!("relation refers to unknown entity {k}"))
             };
             let (h, t) = (find(&r.head)?, find(&r.tail)?);
             let (hs, hi) = placed[h].expect("every kept entity is placed");
@@ -417,13 +427,20 @@ mod tests {
             (
                 doc(
                     "腹部疼痛。",
-                    vec![ent("T1", "身体部位", 0, 2, "腹部", 1), ent("T2", "症状和体征", 2, 4, "疼痛", 2)],
+                    vec![
+                        ent("T1", "身体部位", 0, 2, "腹部", 1),
+                        ent("T2", "症状和体征", 2, 4, "疼痛", 2),
+                    ],
                     vec![rel("DAP", "T2", "T1", 7)],
                 ),
                 "a.ann:7: relation DAP is not allowed from symptom (T2) to position (T1)",
             ),
             (
-                doc("腹部疼痛。", vec![ent("T1", "身体部位", 0, 2, "腹部", 1)], vec![rel("SAP", "T9", "T1", 8)]),
+                doc(
+                    "腹部疼痛。",
+                    vec![ent("T1", "身体部位", 0, 2, "腹部", 1)],
+                    vec![rel("SAP", "T9", "T1", 8)],
+                ),
                 "a.ann:8: relation refers to unknown entity T9",
             ),
         ];

@@ -37,7 +37,12 @@ pub struct Evaluation {
 }
 
 /// Evaluates `predicted` against `gold` (class indices in `0..n_classes`).
-pub fn evaluate(gold: &[usize], predicted: &[usize], n_classes: usize, none_class: usize) -> Evaluation {
+pub fn evaluate(
+    gold: &[usize],
+    predicted: &[usize],
+    n_classes: usize,
+    none_class: usize,
+) -> Evaluation {
     assert_eq!(gold.len(), predicted.len(), "gold and predicted lengths differ");
     let mut confusion = vec![vec![0usize; n_classes]; n_classes];
     for (&g, &p) in gold.iter().zip(predicted) {

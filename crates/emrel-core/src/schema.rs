@@ -216,7 +216,9 @@ impl Schema {
 
     /// The classes a model predicts: [`NONE`] first, then every relation in schema order.
     pub fn classes(&self) -> Vec<String> {
-        std::iter::once(NONE.to_string()).chain(self.relations.iter().map(|r| r.name.clone())).collect()
+        std::iter::once(NONE.to_string())
+            .chain(self.relations.iter().map(|r| r.name.clone()))
+            .collect()
     }
 
     pub fn entity_type(&self, name: &str) -> Option<&EntityTypeDef> {

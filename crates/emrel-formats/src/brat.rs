@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use emrel_core::label::Provenance;
-use emrel_core::{DocumentInput, EntityInput, LabelSource, Origin, PrepareError, RelationInput, Span};
+use emrel_core::{
+    DocumentInput, EntityInput, LabelSource, Origin, PrepareError, RelationInput, Span,
+};
 
 use crate::export::ExportDocument;
 use crate::read::{doc_name, read_text, walk};
@@ -42,8 +44,12 @@ pub fn read(paths: &[PathBuf], relations_as: LabelSource) -> Result<BratRead, Pr
             }
             let text = read_text(&txt)?;
             let content = read_text(&ann)?;
-            let (entities, relations) =
-                parse_ann(&ann.display().to_string(), &content, relations_as, &mut out.skipped_lines)?;
+            let (entities, relations) = parse_ann(
+                &ann.display().to_string(),
+                &content,
+                relations_as,
+                &mut out.skipped_lines,
+            )?;
             out.documents.push(DocumentInput {
                 name: doc_name(root, &ann, ".ann"),
                 text,
@@ -78,7 +84,9 @@ fn parse_ann(
                 let mut f = line.splitn(3, '\t');
                 let (id, body, mention) = (f.next(), f.next(), f.next());
                 let (Some(id), Some(body), Some(mention)) = (id, body, mention) else {
-                    return Err(bad("entity line is not `T<id><TAB><type> <start> <end><TAB><text>`".into()));
+                    return Err(bad(
+                        "entity line is not `T<id><TAB><type> <start> <end><TAB><text>`".into(),
+                    ));
                 };
                 let (ty, offsets) = body
                     .split_once(' ')
@@ -110,11 +118,15 @@ fn parse_ann(
             'R' => {
                 let mut f = line.split('\t');
                 let (Some(_id), Some(body)) = (f.next(), f.next()) else {
-                    return Err(bad("relation line is not `R<id><TAB><type> Arg1:<T> Arg2:<T>`".into()));
+                    return Err(bad(
+                        "relation line is not `R<id><TAB><type> Arg1:<T> Arg2:<T>`".into()
+                    ));
                 };
                 let parts: Vec<&str> = body.split_whitespace().collect();
                 let [rel, a1, a2] = parts[..] else {
-                    return Err(bad(format!("relation `{body}` is not `<type> Arg1:<T> Arg2:<T>`")));
+                    return Err(bad(format!(
+                        "relation `{body}` is not `<type> Arg1:<T> Arg2:<T>`"
+                    )));
                 };
                 let arg = |a: &str| {
                     a.split_once(':')
@@ -152,11 +164,8 @@ pub fn write(dir: &Path, doc: &ExportDocument) -> std::io::Result<()> {
         for e in &s.entities {
             t += 1;
             ids.insert(e.id.as_str(), format!("T{t}"));
-            let spans: Vec<String> = e
-                .spans
-                .iter()
-                .map(|[a, b]| format!("{} {}", a + s.offset, b + s.offset))
-                .collect();
+            let spans: Vec<String> =
+                e.spans.iter().map(|[a, b]| format!("{} {}", a + s.offset, b + s.offset)).collect();
             let mention = e.text.replace(['\n', '\r', '\t'], " ");
             let _ = writeln!(ann, "T{t}\t{} {}\t{mention}", e.entity_type, spans.join(";"));
         }
@@ -169,7 +178,13 @@ pub fn write(dir: &Path, doc: &ExportDocument) -> std::io::Result<()> {
                 continue;
             }
             r += 1;
-            let _ = writeln!(ann, "R{r}\t{} Arg1:{} Arg2:{}", l.relation, ids[l.head.as_str()], ids[l.tail.as_str()]);
+            let _ = writeln!(
+                ann,
+                "R{r}\t{} Arg1:{} Arg2:{}",
+                l.relation,
+                ids[l.head.as_str()],
+                ids[l.tail.as_str()]
+            );
         }
     }
     std::fs::write(base.with_extension("txt"), &doc.text)?;
@@ -210,12 +225,16 @@ mod tests {
     fn malformed_lines_name_file_and_line() {
         for (ann, expect) in [
             ("T1\tSymptom 2\t年\n", "d1.ann:1: span `2` is not `<start> <end>`"),
-            ("T1\tSymptom 2 5\t年龄较\nR1\tSAP Arg1:T1\n", "d1.ann:2: relation `SAP Arg1:T1` is not `<type> Arg1:<T> Arg2:<T>`"),
+            (
+                "T1\tSymptom 2 5\t年龄较\nR1\tSAP Arg1:T1\n",
+                "d1.ann:2: relation `SAP Arg1:T1` is not `<type> Arg1:<T> Arg2:<T>`",
+            ),
             ("X1\tfoo\n", "d1.ann:1: unknown annotation kind `X`"),
             ("T1\tSymptom 5 2\t年\n", "d1.ann:1: span 5..2 ends before it starts"),
         ] {
             let dir = fixture(ann);
-            let err = read(&[dir.path().to_path_buf()], LabelSource::Human).unwrap_err().to_string();
+            let err =
+                read(&[dir.path().to_path_buf()], LabelSource::Human).unwrap_err().to_string();
             assert!(err.ends_with(expect), "{err} vs {expect}");
         }
     }

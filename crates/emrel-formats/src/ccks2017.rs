@@ -36,8 +36,11 @@ pub fn read(paths: &[PathBuf]) -> Result<Vec<DocumentInput>, PrepareError> {
             let name = file.strip_suffix(TEXT_SUFFIX).unwrap_or(&file).to_string();
             let text = read_text(&text_path)?;
             let ann_path = text_path.with_file_name(format!("{name}.txt"));
-            let entities =
-                if ann_path.exists() { parse_entities(&ann_path, &read_text(&ann_path)?)? } else { vec![] };
+            let entities = if ann_path.exists() {
+                parse_entities(&ann_path, &read_text(&ann_path)?)?
+            } else {
+                vec![]
+            };
             docs.insert(
                 name.clone(),
                 DocumentInput {
@@ -79,7 +82,10 @@ fn parse_entities(path: &Path, content: &str) -> Result<Vec<EntityInput>, Prepar
         if fields.len() != 4 {
             return Err(PrepareError::new(
                 origin,
-                format!("expected `mention<TAB>start<TAB>end<TAB>type`, found {} fields", fields.len()),
+                format!(
+                    "expected `mention<TAB>start<TAB>end<TAB>type`, found {} fields",
+                    fields.len()
+                ),
             ));
         }
         let (start, end) = parse_inclusive(fields[1], fields[2], &origin)?;
@@ -171,7 +177,11 @@ mod tests {
     fn reads_folders_with_inclusive_ends() {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "一般项目/一般项目-1.txtoriginal.txt", "患者右髋部疼痛。行CT检查。\r\n");
-        write(dir.path(), "一般项目/一般项目-1.txt", "右髋部\t2\t4\t身体部位\n疼痛\t5\t6\t症状和体征\nCT\t9\t10\t检查和检验\n");
+        write(
+            dir.path(),
+            "一般项目/一般项目-1.txt",
+            "右髋部\t2\t4\t身体部位\n疼痛\t5\t6\t症状和体征\nCT\t9\t10\t检查和检验\n",
+        );
         let docs = read(&[dir.path().to_path_buf()]).unwrap();
         assert_eq!(docs.len(), 1);
         assert_eq!(docs[0].name, "一般项目-1");
@@ -199,14 +209,25 @@ mod tests {
         write(dir.path(), "a-1.txtoriginal.txt", "腰部疼痛。");
         write(dir.path(), "a-1.txt", "腰部\t0\t1\t身体部位\n疼痛\t2\n");
         let err = read(&[dir.path().to_path_buf()]).unwrap_err().to_string();
-        assert!(err.ends_with("a-1.txt:2: expected `mention<TAB>start<TAB>end<TAB>type`, found 2 fields"), "{err}");
+        assert!(
+            err.ends_with(
+                "a-1.txt:2: expected `mention<TAB>start<TAB>end<TAB>type`, found 2 fields"
+            ),
+            "{err}"
+        );
         write(dir.path(), "a-1.txt", "腰部\t1\t0\t身体部位\n");
         let err = read(&[dir.path().to_path_buf()]).unwrap_err().to_string();
         assert!(err.ends_with("a-1.txt:1: span 1..0 ends before it starts"), "{err}");
         write(dir.path(), "a-1.txt", "腰部\t0\t1\t身体部位\n");
         write(dir.path(), "gold.csv", "999,a,腰部 0 1 身体部位\n");
-        let err = read(&[dir.path().to_path_buf(), dir.path().join("gold.csv")]).unwrap_err().to_string();
-        assert!(err.ends_with("gold.csv:1: no text `a-999.txtoriginal.txt` in the folders given with this CSV"), "{err}");
+        let err =
+            read(&[dir.path().to_path_buf(), dir.path().join("gold.csv")]).unwrap_err().to_string();
+        assert!(
+            err.ends_with(
+                "gold.csv:1: no text `a-999.txtoriginal.txt` in the folders given with this CSV"
+            ),
+            "{err}"
+        );
         std::fs::write(dir.path().join("a-1.txt"), b"\xe8\x85\xb0\n\xff\xfe\n").unwrap();
         let err = read(&[dir.path().to_path_buf()]).unwrap_err().to_string();
         assert!(err.ends_with("a-1.txt:2: invalid UTF-8 at byte 4"), "{err}");

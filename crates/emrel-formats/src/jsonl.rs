@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use emrel_core::label::Provenance;
-use emrel_core::{DocumentInput, EntityInput, LabelSource, Origin, PrepareError, RelationInput, Span};
+use emrel_core::{
+    DocumentInput, EntityInput, LabelSource, Origin, PrepareError, RelationInput, Span,
+};
 
 use crate::export::ExportSentence;
 use crate::read::{read_text, walk};
@@ -21,8 +23,9 @@ pub fn read(paths: &[PathBuf]) -> Result<Vec<DocumentInput>, PrepareError> {
                     continue;
                 }
                 let origin = Origin::new(file.clone(), i + 1);
-                let s: ExportSentence = serde_json::from_str(line)
-                    .map_err(|e| PrepareError::new(origin.clone(), format!("malformed JSON: {e}")))?;
+                let s: ExportSentence = serde_json::from_str(line).map_err(|e| {
+                    PrepareError::new(origin.clone(), format!("malformed JSON: {e}"))
+                })?;
                 docs.entry(s.doc.clone()).or_default().push((s, origin));
             }
         }
@@ -30,7 +33,10 @@ pub fn read(paths: &[PathBuf]) -> Result<Vec<DocumentInput>, PrepareError> {
     docs.into_iter().map(|(name, sentences)| build(name, sentences)).collect()
 }
 
-fn build(name: String, mut sentences: Vec<(ExportSentence, Origin)>) -> Result<DocumentInput, PrepareError> {
+fn build(
+    name: String,
+    mut sentences: Vec<(ExportSentence, Origin)>,
+) -> Result<DocumentInput, PrepareError> {
     sentences.sort_by_key(|(s, _)| s.sentence);
     let doc_origin = sentences[0].1.clone();
     // Rebuild the text: each sentence at its offset, gaps (trimmed whitespace) as line breaks.
@@ -42,7 +48,10 @@ fn build(name: String, mut sentences: Vec<(ExportSentence, Origin)>) -> Result<D
         if s.offset < chars.len() {
             return Err(PrepareError::new(
                 origin.clone(),
-                format!("sentence {} at offset {} overlaps the previous sentence", s.sentence, s.offset),
+                format!(
+                    "sentence {} at offset {} overlaps the previous sentence",
+                    s.sentence, s.offset
+                ),
             ));
         }
         chars.resize(s.offset, '\n');
@@ -59,10 +68,10 @@ fn build(name: String, mut sentences: Vec<(ExportSentence, Origin)>) -> Result<D
             });
         }
         for l in &s.labels {
-            let source: LabelSource = l
-                .source
-                .parse()
-                .map_err(|e: emrel_core::label::UnknownSource| PrepareError::new(origin.clone(), e.to_string()))?;
+            let source: LabelSource =
+                l.source.parse().map_err(|e: emrel_core::label::UnknownSource| {
+                    PrepareError::new(origin.clone(), e.to_string())
+                })?;
             relations.push(RelationInput {
                 relation: l.relation.clone(),
                 head: key(&l.head),

@@ -30,7 +30,10 @@ pub fn walk(root: &Path, keep: &dyn Fn(&Path) -> bool) -> Result<Vec<PathBuf>, P
         })?;
         if meta.is_dir() {
             let entries = std::fs::read_dir(&p).map_err(|e| {
-                PrepareError::new(Origin::new(p.display().to_string(), 0), format!("cannot list: {e}"))
+                PrepareError::new(
+                    Origin::new(p.display().to_string(), 0),
+                    format!("cannot list: {e}"),
+                )
             })?;
             for entry in entries {
                 let entry = entry.map_err(|e| {
@@ -50,7 +53,11 @@ pub fn walk(root: &Path, keep: &dyn Fn(&Path) -> bool) -> Result<Vec<PathBuf>, P
 /// the document name an import gives a file.
 pub fn doc_name(root: &Path, path: &Path, suffix: &str) -> String {
     let rel = if root.is_dir() { path.strip_prefix(root).unwrap_or(path) } else { path };
-    let rel = if root.is_dir() { rel.to_path_buf() } else { PathBuf::from(rel.file_name().unwrap_or_default()) };
+    let rel = if root.is_dir() {
+        rel.to_path_buf()
+    } else {
+        PathBuf::from(rel.file_name().unwrap_or_default())
+    };
     let s = rel.to_string_lossy().replace('\\', "/");
     s.strip_suffix(suffix).unwrap_or(&s).to_string()
 }

@@ -26,10 +26,10 @@ impl ExportFilter {
         if !self.sources.is_empty() && !self.sources.iter().any(|s| s.as_str() == l.source) {
             return false;
         }
-        if let Some(min) = self.min_probability {
-            if l.probability.unwrap_or(1.0) < min {
-                return false;
-            }
+        if let Some(min) = self.min_probability
+            && l.probability.unwrap_or(1.0) < min
+        {
+            return false;
         }
         if let Some((a, b)) = self.iterations {
             match l.iteration {

@@ -103,8 +103,17 @@ impl Store {
                 }
                 None => {}
             }
-            insert_document(&mut tx, &self.schema, doc, &hash, format, &imported_at, &mut annotators, &mut summary)
-                .await?;
+            insert_document(
+                &mut tx,
+                &self.schema,
+                doc,
+                &hash,
+                format,
+                &imported_at,
+                &mut annotators,
+                &mut summary,
+            )
+            .await?;
             summary.documents_added += 1;
             progress(i + 1, docs.len());
         }
@@ -173,7 +182,8 @@ async fn insert_document(
             summary.entities += 1;
         }
         for &(h, t) in &s.pairs {
-            let category = Schema::pair_category(&s.entities[h].entity_type, &s.entities[t].entity_type);
+            let category =
+                Schema::pair_category(&s.entities[h].entity_type, &s.entities[t].entity_type);
             let id = sqlx::query(
                 "INSERT INTO pair (sentence_id, head_entity_id, tail_entity_id, category) VALUES (?, ?, ?, ?)",
             )
@@ -190,7 +200,10 @@ async fn insert_document(
     }
     for l in &doc.labels {
         let pair_id = pair_ids.get(&(l.sentence, l.head, l.tail)).copied().ok_or_else(|| {
-            StoreError::Invalid(format!("document `{}`: a label refers to a pair the schema does not allow", doc.name))
+            StoreError::Invalid(format!(
+                "document `{}`: a label refers to a pair the schema does not allow",
+                doc.name
+            ))
         })?;
         debug_assert!(schema.resolve_relation(&l.relation).is_some());
         let p = &l.provenance;

@@ -12,7 +12,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use emrel_core::{PrepareError, Schema};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 pub use export::ExportFilter;
 pub use import::ImportSummary;
@@ -71,7 +73,8 @@ impl Store {
     pub async fn create(path: &Path, name: &str, schema: Schema) -> Result<Store> {
         let pool = connect(path, true).await?;
         let mut tx = pool.begin().await?;
-        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM project").fetch_one(&mut *tx).await?;
+        let existing: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM project").fetch_one(&mut *tx).await?;
         if existing > 0 {
             return Err(StoreError::ProjectExists(path.to_path_buf()));
         }

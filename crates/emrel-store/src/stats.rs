@@ -46,7 +46,8 @@ impl Store {
         let entities = count("SELECT COUNT(*) FROM entity").await?;
         let pairs = count("SELECT COUNT(*) FROM pair").await?;
         let labeled = count("SELECT COUNT(*) FROM current_label").await?;
-        let cross = count("SELECT COALESCE(SUM(cross_sentence_relations), 0) FROM document").await?;
+        let cross =
+            count("SELECT COALESCE(SUM(cross_sentence_relations), 0) FROM document").await?;
 
         let mut entities_per_type: BTreeMap<String, usize> =
             self.schema.entity_types.iter().map(|t| (t.name.clone(), 0)).collect();
@@ -84,7 +85,8 @@ impl Store {
                  JOIN pair p ON p.pair_id = l.pair_id GROUP BY p.category, l.relation, l.source"
             );
             for row in sqlx::query(&sql).fetch_all(&self.pool).await? {
-                let (cat, rel, src): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+                let (cat, rel, src): (String, String, String) =
+                    (row.get(0), row.get(1), row.get(2));
                 let n = row.get::<i64, _>(3) as usize;
                 *labels.entry(rel.clone()).or_default().entry(src).or_default() += n;
                 if let Some(c) = categories.iter_mut().find(|c| c.category == cat) {

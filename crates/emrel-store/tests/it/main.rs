@@ -19,7 +19,11 @@ fn brat_fixture(dir: &Path, ann: &str) {
     std::fs::write(dir.join("doc1.txt"), TXT).unwrap();
     std::fs::write(dir.join("doc1.ann"), ann).unwrap();
     std::fs::write(dir.join("doc2.txt"), "头部疼痛。").unwrap();
-    std::fs::write(dir.join("doc2.ann"), "T1\tPosition 0 2\t头部\nT2\tSymptom 2 4\t疼痛\nR1\tSAP Arg1:T2 Arg2:T1\n").unwrap();
+    std::fs::write(
+        dir.join("doc2.ann"),
+        "T1\tPosition 0 2\t头部\nT2\tSymptom 2 4\t疼痛\nR1\tSAP Arg1:T2 Arg2:T1\n",
+    )
+    .unwrap();
 }
 
 async fn project(dir: &Path, name: &str) -> Store {
