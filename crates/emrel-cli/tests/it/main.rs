@@ -1,0 +1,31 @@
+//! CLI journeys: the `emrel` binary as a user runs it, checked through its output, exit code and
+//! `stats --json`.
+
+mod corpus;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+pub fn emrel(project: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_emrel"))
+        .arg("--project")
+        .arg(project)
+        .args(args)
+        .env_remove("EMREL_PROJECT")
+        .output()
+        .expect("emrel runs")
+}
+
+pub fn ok(project: &Path, args: &[&str]) -> String {
+    let out = emrel(project, args);
+    assert!(
+        out.status.success(),
+        "emrel {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+pub fn stats(project: &Path) -> serde_json::Value {
+    serde_json::from_str(&ok(project, &["--json", "stats"])).unwrap()
+}
