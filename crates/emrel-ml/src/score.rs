@@ -1,0 +1,130 @@
+//! The scorer: a loaded model version, [`BurnScorer`], implements [`emrel_core::model::Scorer`].
+//!
+//! Pairs are encoded, sorted by length and run in batches (256 pairs by default), and the results
+//! are put back in the caller's order: the full probability vector per pair (the engine needs
+//! top-1, margin and entropy) or the pooled features the classifier reads (for drift statistics).
+
+use std::path::Path;
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::Tensor;
+use burn::tensor::activation::softmax;
+use burn::tensor::backend::Backend;
+use emrel_core::model::{ModelError, PairText, Scorer};
+
+use crate::backend::MlBackend;
+use crate::batch::{HostBatch, by_length};
+use crate::encode::{EncodedPair, Vocab, encode_pair};
+use crate::train::{CONFIG_FILE, MODEL_FILE, ModelMeta, Rec, VOCAB_FILE, io_err};
+use crate::zoo::{ModelConfig, RelationModel};
+
+/// Pairs per inference batch.
+pub const SCORE_BATCH: usize = 256;
+
+/// A model version loaded for scoring on one backend.
+#[derive(Debug)]
+pub struct BurnScorer<B: MlBackend> {
+    model: RelationModel<B>,
+    config: ModelConfig,
+    vocab: Vocab,
+    meta: ModelMeta,
+    device: B::Device,
+    batch_size: usize,
+}
+
+impl<B: MlBackend> BurnScorer<B> {
+    /// Loads the version that training wrote to `dir`.
+    pub fn load(dir: &Path, device: &B::Device) -> Result<Self, ModelError> {
+        let meta = ModelMeta::load(dir)?;
+        let cpath = dir.join(CONFIG_FILE);
+        let config = ModelConfig::load(&cpath).map_err(|e| io_err(&cpath, e))?;
+        let vocab = Vocab::load(&dir.join(VOCAB_FILE))?;
+        if vocab.len() != config.vocab_size || meta.classes.len() != config.n_classes {
+            return Err(ModelError::Invalid(format!(
+                "{}: config, vocabulary and classes disagree",
+                dir.display()
+            )));
+        }
+        let model = config
+            .init::<B>(0, None, device)?
+            .load_file(dir.join(MODEL_FILE), &Rec::new(), device)
+            .map_err(|e| io_err(&dir.join("model.bin"), e))?;
+        Ok(BurnScorer {
+            model,
+            config,
+            vocab,
+            meta,
+            device: device.clone(),
+            batch_size: SCORE_BATCH,
+        })
+    }
+
+    /// Sets the number of pairs per inference batch.
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    pub fn meta(&self) -> &ModelMeta {
+        &self.meta
+    }
+
+    fn encode(&self, pairs: &[PairText]) -> Result<Vec<EncodedPair>, ModelError> {
+        let enc = self.config.encode_config();
+        pairs.iter().map(|p| encode_pair(&self.vocab, &enc, p)).collect()
+    }
+}
+
+impl<B: MlBackend> Scorer for BurnScorer<B> {
+    fn classes(&self) -> &[String] {
+        &self.meta.classes
+    }
+
+    fn score(&self, pairs: &[PairText]) -> Result<Vec<Vec<f32>>, ModelError> {
+        let encoded = self.encode(pairs)?;
+        Ok(predict(&self.model, &encoded, self.batch_size, &self.device))
+    }
+
+    fn features(&self, pairs: &[PairText]) -> Result<Vec<Vec<f32>>, ModelError> {
+        let encoded = self.encode(pairs)?;
+        Ok(run_sorted(&self.model, &encoded, self.batch_size, &self.device, false))
+    }
+}
+
+/// Class probabilities for each pair, in the order given.
+pub(crate) fn predict<B: Backend>(
+    model: &RelationModel<B>,
+    pairs: &[EncodedPair],
+    batch_size: usize,
+    device: &B::Device,
+) -> Vec<Vec<f32>> {
+    run_sorted(model, pairs, batch_size, device, true)
+}
+
+fn run_sorted<B: Backend>(
+    model: &RelationModel<B>,
+    pairs: &[EncodedPair],
+    batch_size: usize,
+    device: &B::Device,
+    probabilities: bool,
+) -> Vec<Vec<f32>> {
+    let order = by_length(pairs);
+    let mut out: Vec<Vec<f32>> = vec![Vec::new(); pairs.len()];
+    for chunk in order.chunks(batch_size.max(1)) {
+        let batch: Vec<&EncodedPair> = chunk.iter().map(|&i| &pairs[i]).collect();
+        let tb = HostBatch::new(&batch).to_device::<B>(device);
+        let (features, logits) = model.forward(&tb, None);
+        let t: Tensor<B, 2> = if probabilities { softmax(logits, 1) } else { features };
+        let width = t.dims()[1];
+        let values: Vec<f32> = t.into_data().convert::<f32>().to_vec().expect("f32 tensor data");
+        for (row, &i) in values.chunks(width).zip(chunk) {
+            out[i] = row.to_vec();
+        }
+    }
+    out
+}
