@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use emrel_core::{PreparedDocument, Schema};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::{Sqlite, Transaction};
+use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 use crate::{Result, Store, StoreError, now};
 
@@ -68,6 +68,42 @@ pub(crate) async fn annotator_id(
     Ok(id)
 }
 
+/// Rows of one import, with ids assigned up front so that each table is written with a few
+/// multi-row INSERTs instead of one statement per row (the import is one transaction, so no other
+/// writer can take these ids in between).
+/// (entity_id, sentence_id, ext_key, entity_type, spans, start_char, end_char, mention)
+type EntityRow = (i64, i64, String, String, String, i64, i64, String);
+/// (pair_id, source, relation, annotator_id, created_at, probability, threshold,
+/// imported_model_version, imported_iteration)
+type LabelRow = (
+    i64,
+    &'static str,
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<f64>,
+    Option<f64>,
+    Option<i64>,
+    Option<i64>,
+);
+
+#[derive(Default)]
+struct Rows {
+    documents: Vec<(i64, String, String, String, i64)>,
+    sentences: Vec<(i64, i64, i64, i64, String)>,
+    entities: Vec<EntityRow>,
+    pairs: Vec<(i64, i64, i64, i64, String)>,
+    labels: Vec<LabelRow>,
+}
+
+async fn next_id(tx: &mut Transaction<'_, Sqlite>, table: &str) -> Result<i64> {
+    let sql = format!("SELECT COALESCE(MAX({table}_id), 0) + 1 FROM {table}");
+    Ok(sqlx::query_scalar(&sql).fetch_one(&mut **tx).await?)
+}
+
+/// SQLite allows at most 32766 bound parameters per statement.
+const CHUNK: usize = 2000;
+
 impl Store {
     /// Imports prepared documents in one transaction. `progress(done, total)` is called after each
     /// document.
@@ -81,16 +117,25 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let mut annotators = HashMap::new();
         let imported_at = now();
+        let existing: HashMap<String, String> =
+            sqlx::query_as::<_, (String, String)>("SELECT name, content_hash FROM document")
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .collect();
+        let mut ids = [
+            next_id(&mut tx, "document").await?,
+            next_id(&mut tx, "sentence").await?,
+            next_id(&mut tx, "entity").await?,
+            next_id(&mut tx, "pair").await?,
+        ];
+        let mut rows = Rows::default();
+        let mut seen: HashMap<&str, String> = HashMap::new();
         for (i, doc) in docs.iter().enumerate() {
             summary.skipped.extend(doc.skipped.iter().map(|e| e.to_string()));
             let hash = content_hash(doc);
-            let existing: Option<String> =
-                sqlx::query_scalar("SELECT content_hash FROM document WHERE name = ?")
-                    .bind(&doc.name)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            match existing {
-                Some(h) if h == hash => {
+            match existing.get(&doc.name).or_else(|| seen.get(doc.name.as_str())) {
+                Some(h) if *h == hash => {
                     summary.documents_unchanged += 1;
                     progress(i + 1, docs.len());
                     continue;
@@ -103,98 +148,89 @@ impl Store {
                 }
                 None => {}
             }
-            insert_document(
+            seen.insert(&doc.name, hash.clone());
+            collect_document(
                 &mut tx,
-                &self.schema,
                 doc,
-                &hash,
-                format,
+                hash,
                 &imported_at,
                 &mut annotators,
+                &mut ids,
+                &mut rows,
                 &mut summary,
             )
             .await?;
             summary.documents_added += 1;
             progress(i + 1, docs.len());
         }
+        write_rows(&mut tx, rows, format, &imported_at).await?;
         tx.commit().await?;
         Ok(summary)
     }
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn insert_document(
+async fn collect_document(
     tx: &mut Transaction<'_, Sqlite>,
-    schema: &Schema,
     doc: &PreparedDocument,
-    hash: &str,
-    format: &str,
+    hash: String,
     imported_at: &str,
     annotators: &mut HashMap<String, i64>,
+    ids: &mut [i64; 4],
+    rows: &mut Rows,
     summary: &mut ImportSummary,
 ) -> Result<()> {
-    let document_id = sqlx::query(
-        "INSERT INTO document (name, text, content_hash, source_format, cross_sentence_relations, imported_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&doc.name)
-    .bind(&doc.text)
-    .bind(hash)
-    .bind(format)
-    .bind(doc.cross_sentence_relations as i64)
-    .bind(imported_at)
-    .execute(&mut **tx)
-    .await?
-    .last_insert_rowid();
+    let document_id = ids[0];
+    ids[0] += 1;
+    rows.documents.push((
+        document_id,
+        doc.name.clone(),
+        doc.text.clone(),
+        hash,
+        doc.cross_sentence_relations as i64,
+    ));
     summary.cross_sentence_relations += doc.cross_sentence_relations;
-    // (sentence index, pair (head, tail)) -> pair_id, for labels.
+    // (sentence index, head, tail) -> pair_id, for labels.
     let mut pair_ids: HashMap<(usize, usize, usize), i64> = HashMap::new();
     for (si, s) in doc.sentences.iter().enumerate() {
-        let sentence_id = sqlx::query(
-            "INSERT INTO sentence (document_id, idx, start_char, text) VALUES (?, ?, ?, ?)",
-        )
-        .bind(document_id)
-        .bind(si as i64)
-        .bind(s.span.start as i64)
-        .bind(&s.text)
-        .execute(&mut **tx)
-        .await?
-        .last_insert_rowid();
+        let sentence_id = ids[1];
+        ids[1] += 1;
+        rows.sentences.push((
+            sentence_id,
+            document_id,
+            si as i64,
+            s.span.start as i64,
+            s.text.clone(),
+        ));
         summary.sentences += 1;
-        let mut entity_ids = Vec::with_capacity(s.entities.len());
+        let first_entity = ids[2];
         for e in &s.entities {
             let ext = e.extent();
-            let id = sqlx::query(
-                "INSERT INTO entity (sentence_id, ext_key, entity_type, spans, start_char, end_char, mention)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(sentence_id)
-            .bind(&e.key)
-            .bind(&e.entity_type)
-            .bind(spans_to_text(&e.spans))
-            .bind(ext.start as i64)
-            .bind(ext.end as i64)
-            .bind(&e.mention)
-            .execute(&mut **tx)
-            .await?
-            .last_insert_rowid();
-            entity_ids.push(id);
+            rows.entities.push((
+                ids[2],
+                sentence_id,
+                e.key.clone(),
+                e.entity_type.clone(),
+                spans_to_text(&e.spans),
+                ext.start as i64,
+                ext.end as i64,
+                e.mention.clone(),
+            ));
+            ids[2] += 1;
             summary.entities += 1;
         }
         for &(h, t) in &s.pairs {
             let category =
                 Schema::pair_category(&s.entities[h].entity_type, &s.entities[t].entity_type);
-            let id = sqlx::query(
-                "INSERT INTO pair (sentence_id, head_entity_id, tail_entity_id, category) VALUES (?, ?, ?, ?)",
-            )
-            .bind(sentence_id)
-            .bind(entity_ids[h])
-            .bind(entity_ids[t])
-            .bind(category)
-            .execute(&mut **tx)
-            .await?
-            .last_insert_rowid();
-            pair_ids.insert((si, h, t), id);
+            rows.pairs.push((
+                ids[3],
+                sentence_id,
+                first_entity + h as i64,
+                first_entity + t as i64,
+                category,
+            ));
+            pair_ids.insert((si, h, t), ids[3]);
+            ids[3] += 1;
             summary.pairs += 1;
         }
     }
@@ -205,29 +241,81 @@ async fn insert_document(
                 doc.name
             ))
         })?;
-        debug_assert!(schema.resolve_relation(&l.relation).is_some());
         let p = &l.provenance;
         let annotator = match &p.annotator {
             Some(name) => Some(annotator_id(tx, annotators, name).await?),
             None => None,
         };
-        sqlx::query(
-            "INSERT INTO label_event (pair_id, relation, source, action, annotator_id, created_at,
-                                      probability, threshold, imported_model_version, imported_iteration)
-             VALUES (?, ?, ?, 'import', ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(pair_id)
-        .bind(&l.relation)
-        .bind(p.source.as_str())
-        .bind(annotator)
-        .bind(p.created_at.clone().unwrap_or_else(|| imported_at.to_string()))
-        .bind(p.probability)
-        .bind(p.threshold)
-        .bind(p.model_version)
-        .bind(p.iteration)
-        .execute(&mut **tx)
-        .await?;
+        rows.labels.push((
+            pair_id,
+            p.source.as_str(),
+            l.relation.clone(),
+            annotator,
+            Some(p.created_at.clone().unwrap_or_else(|| imported_at.to_string())),
+            p.probability,
+            p.threshold,
+            p.model_version,
+            p.iteration,
+        ));
         summary.labels += 1;
+    }
+    Ok(())
+}
+
+async fn write_rows(
+    tx: &mut Transaction<'_, Sqlite>,
+    rows: Rows,
+    format: &str,
+    imported_at: &str,
+) -> Result<()> {
+    for chunk in rows.documents.chunks(CHUNK / 8) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO document (document_id, name, text, content_hash, source_format, cross_sentence_relations, imported_at) ",
+        );
+        q.push_values(chunk, |mut b, r| {
+            b.push_bind(r.0).push_bind(&r.1).push_bind(&r.2).push_bind(&r.3);
+            b.push_bind(format).push_bind(r.4).push_bind(imported_at);
+        });
+        q.build().execute(&mut **tx).await?;
+    }
+    for chunk in rows.sentences.chunks(CHUNK / 5) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO sentence (sentence_id, document_id, idx, start_char, text) ",
+        );
+        q.push_values(chunk, |mut b, r| {
+            b.push_bind(r.0).push_bind(r.1).push_bind(r.2).push_bind(r.3).push_bind(&r.4);
+        });
+        q.build().execute(&mut **tx).await?;
+    }
+    for chunk in rows.entities.chunks(CHUNK / 8) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO entity (entity_id, sentence_id, ext_key, entity_type, spans, start_char, end_char, mention) ",
+        );
+        q.push_values(chunk, |mut b, r| {
+            b.push_bind(r.0).push_bind(r.1).push_bind(&r.2).push_bind(&r.3);
+            b.push_bind(&r.4).push_bind(r.5).push_bind(r.6).push_bind(&r.7);
+        });
+        q.build().execute(&mut **tx).await?;
+    }
+    for chunk in rows.pairs.chunks(CHUNK / 5) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO pair (pair_id, sentence_id, head_entity_id, tail_entity_id, category) ",
+        );
+        q.push_values(chunk, |mut b, r| {
+            b.push_bind(r.0).push_bind(r.1).push_bind(r.2).push_bind(r.3).push_bind(&r.4);
+        });
+        q.build().execute(&mut **tx).await?;
+    }
+    for chunk in rows.labels.chunks(CHUNK / 10) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO label_event (pair_id, source, relation, annotator_id, created_at, probability,
+                                      threshold, imported_model_version, imported_iteration, action) ",
+        );
+        q.push_values(chunk, |mut b, r| {
+            b.push_bind(r.0).push_bind(r.1).push_bind(&r.2).push_bind(r.3).push_bind(&r.4);
+            b.push_bind(r.5).push_bind(r.6).push_bind(r.7).push_bind(r.8).push_bind("import");
+        });
+        q.build().execute(&mut **tx).await?;
     }
     Ok(())
 }
