@@ -60,17 +60,12 @@ pub enum BackendError {
 }
 
 /// A resolved compute device: where tensors live.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub enum ComputeDevice {
+    #[default]
     Cpu,
     #[cfg(feature = "cuda")]
     Cuda(burn::backend::cuda::CudaDevice),
-}
-
-impl Default for ComputeDevice {
-    fn default() -> Self {
-        ComputeDevice::Cpu
-    }
 }
 
 impl fmt::Debug for ComputeDevice {

@@ -247,11 +247,9 @@ fn pretrain_on<B: MlBackend>(
                 s.iter().copied().filter(|&c| rng.r#gen::<f64>() < keep_prob[c as usize]).collect();
             for (i, &c) in kept.iter().enumerate() {
                 let r = rng.gen_range(1..=opts.window);
-                for j in i.saturating_sub(r)..(i + r + 1).min(kept.len()) {
-                    if j != i {
-                        pairs.push((c, kept[j]));
-                    }
-                }
+                let lo = i.saturating_sub(r);
+                let hi = (i + r + 1).min(kept.len());
+                pairs.extend(kept[lo..i].iter().chain(&kept[i + 1..hi]).map(|&o| (c, o)));
             }
         }
         pairs.shuffle(&mut rng);

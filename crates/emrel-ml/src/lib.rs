@@ -20,6 +20,7 @@ pub mod eval;
 mod layers;
 mod rnn;
 pub mod score;
+pub mod speed;
 pub mod train;
 pub mod zoo;
 

@@ -7,6 +7,7 @@
 //! - the input projections of both directions and all time steps are one matmul;
 //! - both directions advance together: one batched matmul `[2, b, h] × [2, h, g·h]` per step
 //!   computes every gate of both directions, followed by a few fused element-wise ops.
+//!
 //! Weights are initialised as PyTorch does, U(-1/√h, 1/√h).
 
 use burn::module::{Module, Param};

@@ -128,3 +128,47 @@ fn run_sorted<B: Backend>(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Cpu;
+    use crate::zoo::Arch;
+    use emrel_core::Span;
+
+    #[test]
+    fn save_then_load_gives_identical_probabilities() {
+        let dir = tempfile::tempdir().unwrap();
+        let texts = ["肺癌行手术治疗", "左肺上叶见结节影"];
+        let vocab = Vocab::build(&texts, 1);
+        let mut c = ModelConfig::preset("tiny", Arch::ResgruAtt).unwrap();
+        c.vocab_size = vocab.len();
+        c.n_classes = 3;
+        let device = Default::default();
+        let model = c.init::<Cpu>(5, None, &device).unwrap();
+        let pairs: Vec<PairText> = texts
+            .iter()
+            .map(|t| PairText {
+                text: t.to_string(),
+                head: Span::new(0, 2),
+                tail: Span::new(3, 5),
+                head_type: String::new(),
+                tail_type: String::new(),
+            })
+            .collect();
+        let enc: Vec<EncodedPair> =
+            pairs.iter().map(|p| encode_pair(&vocab, &c.encode_config(), p).unwrap()).collect();
+        let before = predict(&model, &enc, 7, &device);
+        model.save_file(dir.path().join(MODEL_FILE), &Rec::new()).unwrap();
+        c.save(dir.path().join(CONFIG_FILE)).unwrap();
+        vocab.save(&dir.path().join(VOCAB_FILE)).unwrap();
+        std::fs::write(
+            dir.path().join(crate::train::META_FILE),
+            r#"{"format":1,"model":"resgru-att","preset":"tiny","classes":["none","a","b"],"seed":5,"epochs_run":0,"best_dev_f1":0.0,"complete":true}"#,
+        )
+        .unwrap();
+        let scorer = BurnScorer::<Cpu>::load(dir.path(), &device).unwrap();
+        assert_eq!(scorer.score(&pairs).unwrap(), before);
+        assert_eq!(scorer.classes(), ["none", "a", "b"]);
+    }
+}

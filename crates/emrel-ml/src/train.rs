@@ -162,11 +162,14 @@ fn derive_seed(seed: u64, purpose: u64, a: u64, b: u64) -> u64 {
     x
 }
 
+/// Pretrained vectors per vocabulary id (`None` where a character has none).
+type VectorRows = Vec<Option<Vec<f32>>>;
+
 fn prepare_new(
     request: &TrainRequest,
     arch: Arch,
     class_weighting: Option<bool>,
-) -> Result<(ModelConfig, Vocab, Option<Vec<Option<Vec<f32>>>>), ModelError> {
+) -> Result<(ModelConfig, Vocab, Option<VectorRows>), ModelError> {
     let mut config = ModelConfig::preset(&request.preset, arch)?;
     if let Some(e) = request.epochs {
         config.epochs = e;

@@ -255,11 +255,11 @@ impl ModelConfig {
             return bad("vocabulary, char dimension, window and batch size must be positive");
         }
         if self.arch.multi_window_cnn()
-            && (self.windows.is_empty() || self.windows.iter().any(|w| w % 2 == 0))
+            && (self.windows.is_empty() || self.windows.iter().any(|w| w.is_multiple_of(2)))
         {
             return bad("cnn windows must be odd and at least one");
         }
-        if self.arch.has_resnet() && self.res_kernel % 2 == 0 {
+        if self.arch.has_resnet() && self.res_kernel.is_multiple_of(2) {
             return bad("the resnet window must be odd");
         }
         if self.arch.has_rnn() && (self.rnn_hidden == 0 || self.rnn_layers == 0) {
@@ -405,6 +405,11 @@ pub struct RelationModel<B: Backend> {
 }
 
 impl<B: Backend> RelationModel<B> {
+    /// Sum of the classifier's bias (reading it waits for the device to finish its queue).
+    pub(crate) fn out_bias_sum(&self) -> Tensor<B, 1> {
+        self.out.bias.val().sum()
+    }
+
     /// Pooled features `[b, feature_dim]` and logits `[b, n_classes]`. Dropout acts only when
     /// `rng` is given (training).
     pub(crate) fn forward(
@@ -494,5 +499,89 @@ mod tests {
             (vec![3, 5, 7], 128, 0.015, 0.5)
         );
         assert_eq!(1 + 2 * c.res_blocks, 11);
+    }
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::*;
+    use crate::backend::Cpu;
+    use crate::batch::HostBatch;
+    use crate::encode::{Vocab, encode_pair};
+    use emrel_core::Span;
+    use emrel_core::model::PairText;
+
+    #[test]
+    fn every_model_gives_features_and_logits_of_the_right_shape() {
+        let texts = ["肺癌行手术治疗", "左肺上叶见结节影，考虑肺癌", "无"];
+        let spans = [((0, 2), (3, 5)), ((1, 3), (11, 13)), ((0, 1), (0, 1))];
+        let vocab = Vocab::build(&texts, 1);
+        let device = Default::default();
+        for arch in ARCHS {
+            let mut c = ModelConfig::preset("tiny", arch).unwrap();
+            c.vocab_size = vocab.len();
+            c.n_classes = 4;
+            c.dropout = 0.3;
+            let enc: Vec<_> = texts
+                .iter()
+                .zip(spans)
+                .map(|(t, (h, tl))| {
+                    let p = PairText {
+                        text: t.to_string(),
+                        head: Span::new(h.0, h.1),
+                        tail: Span::new(tl.0, tl.1),
+                        head_type: String::new(),
+                        tail_type: String::new(),
+                    };
+                    encode_pair(&vocab, &c.encode_config(), &p).unwrap()
+                })
+                .collect();
+            let refs: Vec<_> = enc.iter().collect();
+            let tb = HostBatch::new(&refs).to_device::<Cpu>(&device);
+            let model = c.init::<Cpu>(1, None, &device).unwrap();
+            let (f, logits) = model.forward(&tb, None);
+            assert_eq!(f.dims(), [3, c.feature_dim()], "{arch}");
+            assert_eq!(logits.dims(), [3, 4], "{arch}");
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            let (_, dropped) = model.forward(&tb, Some(&mut rng));
+            assert_eq!(dropped.dims(), [3, 4], "{arch}");
+            let values: Vec<f32> = logits.into_data().to_vec().unwrap();
+            assert!(values.iter().all(|v| v.is_finite()), "{arch}");
+        }
+    }
+
+    #[test]
+    fn padding_does_not_change_a_pair_s_output() {
+        // The same pair scored alone and next to a longer one gives the same logits: attention,
+        // pooling, convolutions and both GRU directions ignore the padding.
+        let texts = ["肺癌行手术治疗", "左肺上叶见结节影，考虑肺癌可能，建议手术"];
+        let vocab = Vocab::build(&texts, 1);
+        let device = Default::default();
+        for arch in ARCHS {
+            let mut c = ModelConfig::preset("tiny", arch).unwrap();
+            c.vocab_size = vocab.len();
+            c.n_classes = 3;
+            let p = |t: &str, h: (usize, usize), tl: (usize, usize)| {
+                let p = PairText {
+                    text: t.to_string(),
+                    head: Span::new(h.0, h.1),
+                    tail: Span::new(tl.0, tl.1),
+                    head_type: String::new(),
+                    tail_type: String::new(),
+                };
+                encode_pair(&vocab, &c.encode_config(), &p).unwrap()
+            };
+            let short = p(texts[0], (0, 2), (3, 5));
+            let long = p(texts[1], (1, 3), (11, 13));
+            let model = c.init::<Cpu>(2, None, &device).unwrap();
+            let alone = model.forward(&HostBatch::new(&[&short]).to_device::<Cpu>(&device), None).1;
+            let padded =
+                model.forward(&HostBatch::new(&[&short, &long]).to_device::<Cpu>(&device), None).1;
+            let a: Vec<f32> = alone.into_data().to_vec().unwrap();
+            let b: Vec<f32> = padded.into_data().to_vec().unwrap();
+            for (x, y) in a.iter().zip(&b[..3]) {
+                assert!((x - y).abs() < 1e-4, "{arch}: {a:?} vs {b:?}");
+            }
+        }
     }
 }
