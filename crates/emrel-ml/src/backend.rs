@@ -11,7 +11,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use burn::tensor::backend::Backend;
+use crate::gru::GruBackend;
 
 /// The CPU backend.
 pub type Cpu = burn::backend::Flex;
@@ -20,10 +20,13 @@ pub type Cpu = burn::backend::Flex;
 pub type Cuda = burn::backend::Cuda;
 
 /// The backends the models run on (a named bound so that later extensions stay in one place).
-pub trait MlBackend: Backend {}
+pub trait MlBackend: GruBackend {}
 impl MlBackend for Cpu {}
+impl GruBackend for Cpu {}
 #[cfg(feature = "cuda")]
 impl MlBackend for Cuda {}
+#[cfg(feature = "cuda")]
+impl GruBackend for Cuda {}
 
 /// What the user asked for (`--device cpu|cuda|auto`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -17,6 +17,7 @@ mod batch;
 pub mod embed;
 pub mod encode;
 pub mod eval;
+mod gru;
 mod layers;
 mod rnn;
 pub mod score;

@@ -16,6 +16,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 use rand_chacha::ChaCha8Rng;
 
+use crate::gru::{GruBackend, gru_sequence};
 use crate::layers::uniform;
 
 /// One bidirectional recurrent layer (GRU with 3 gates or LSTM with 4).
@@ -55,7 +56,9 @@ impl<B: Backend> BiRnnLayer<B> {
     fn gates(&self) -> usize {
         if self.lstm { 4 } else { 3 }
     }
+}
 
+impl<B: GruBackend> BiRnnLayer<B> {
     /// `x`: `[b, l, d_in]`; `rev`: the batch's reversal index `[b · l]` → `[b, l, 2 · hidden]`.
     pub fn forward(&self, x: Tensor<B, 3>, rev: &Tensor<B, 1, Int>) -> Tensor<B, 3> {
         let [b, l, d] = x.dims();
@@ -68,34 +71,41 @@ impl<B: Backend> BiRnnLayer<B> {
             .permute([2, 0, 1, 3]);
         let w_hh = self.w_hh.val();
         let b_hh = self.b_hh.val();
+        if !self.lstm {
+            // The GRU runs as one operation with its own backward pass (see `gru.rs`).
+            let hs = gru_sequence(xs, w_hh, b_hh); // [l, 2, b, h]
+            return self.unreverse(hs.permute([1, 2, 0, 3]), rev, b, l);
+        }
         let device = w_hh.device();
         let mut state = Tensor::<B, 3>::zeros([2, b, h], &device);
         let mut cell = Tensor::<B, 3>::zeros([2, b, h], &device);
         let mut outs = Vec::with_capacity(l);
         for t in 0..l {
             let xt: Tensor<B, 3> = xs.clone().narrow(0, t, 1).reshape([2, b, gh]);
-            let gates = state.clone().matmul(w_hh.clone()) + b_hh.clone();
-            if self.lstm {
-                let pre = xt + gates;
-                let ifo = sigmoid(pre.clone().narrow(2, 0, 3 * h));
-                let g = tanh(pre.narrow(2, 3 * h, h));
-                let i = ifo.clone().narrow(2, 0, h);
-                let f = ifo.clone().narrow(2, h, h);
-                let o = ifo.narrow(2, 2 * h, h);
-                cell = f * cell + i * g;
-                state = o * tanh(cell.clone());
-            } else {
-                let rz =
-                    sigmoid(xt.clone().narrow(2, 0, 2 * h) + gates.clone().narrow(2, 0, 2 * h));
-                let r = rz.clone().narrow(2, 0, h);
-                let z = rz.narrow(2, h, h);
-                let n = tanh(xt.narrow(2, 2 * h, h) + r * gates.narrow(2, 2 * h, h));
-                state = n.clone() + z * (state - n);
-            }
+            let pre = xt + state.matmul(w_hh.clone()) + b_hh.clone();
+            let ifo = sigmoid(pre.clone().narrow(2, 0, 3 * h));
+            let g = tanh(pre.narrow(2, 3 * h, h));
+            let i = ifo.clone().narrow(2, 0, h);
+            let f = ifo.clone().narrow(2, h, h);
+            let o = ifo.narrow(2, 2 * h, h);
+            cell = f * cell + i * g;
+            state = o * tanh(cell.clone());
             outs.push(state.clone());
         }
         // [l, 2, b, h] → [2, b, l, h]
         let out = Tensor::stack::<4>(outs, 0).permute([1, 2, 0, 3]);
+        self.unreverse(out, rev, b, l)
+    }
+
+    /// `[2, b, l, h]` (backward direction reversed) → `[b, l, 2h]`, both in reading order.
+    fn unreverse(
+        &self,
+        out: Tensor<B, 4>,
+        rev: &Tensor<B, 1, Int>,
+        b: usize,
+        l: usize,
+    ) -> Tensor<B, 3> {
+        let h = self.hidden;
         let out_f = out.clone().narrow(0, 0, 1).reshape([b * l, h]);
         let out_b = out.narrow(0, 1, 1).reshape([b * l, h]).select(0, rev.clone());
         Tensor::cat(vec![out_f, out_b], 1).reshape([b, l, 2 * h])
@@ -124,7 +134,9 @@ impl<B: Backend> BiRnn<B> {
             .collect();
         BiRnn { layers }
     }
+}
 
+impl<B: GruBackend> BiRnn<B> {
     pub fn forward(&self, mut x: Tensor<B, 3>, rev: &Tensor<B, 1, Int>) -> Tensor<B, 3> {
         for layer in &self.layers {
             x = layer.forward(x, rev);

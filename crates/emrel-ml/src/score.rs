@@ -10,12 +10,12 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::Tensor;
 use burn::tensor::activation::softmax;
-use burn::tensor::backend::Backend;
 use emrel_core::model::{ModelError, PairText, Scorer};
 
 use crate::backend::MlBackend;
 use crate::batch::{HostBatch, by_length};
 use crate::encode::{EncodedPair, Vocab, encode_pair};
+use crate::gru::GruBackend;
 use crate::train::{CONFIG_FILE, MODEL_FILE, ModelMeta, Rec, VOCAB_FILE, io_err};
 use crate::zoo::{ModelConfig, RelationModel};
 
@@ -97,7 +97,7 @@ impl<B: MlBackend> Scorer for BurnScorer<B> {
 }
 
 /// Class probabilities for each pair, in the order given.
-pub(crate) fn predict<B: Backend>(
+pub(crate) fn predict<B: GruBackend>(
     model: &RelationModel<B>,
     pairs: &[EncodedPair],
     batch_size: usize,
@@ -106,7 +106,7 @@ pub(crate) fn predict<B: Backend>(
     run_sorted(model, pairs, batch_size, device, true)
 }
 
-fn run_sorted<B: Backend>(
+fn run_sorted<B: GruBackend>(
     model: &RelationModel<B>,
     pairs: &[EncodedPair],
     batch_size: usize,

@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::TensorBatch;
 use crate::encode::EncodeConfig;
+use crate::gru::GruBackend;
 use crate::layers::{Attention, Conv, Dense, dropout, masked_max, uniform};
 use crate::rnn::BiRnn;
 
@@ -404,7 +405,7 @@ pub struct RelationModel<B: Backend> {
     dropout: f64,
 }
 
-impl<B: Backend> RelationModel<B> {
+impl<B: GruBackend> RelationModel<B> {
     /// Sum of the classifier's bias (reading it waits for the device to finish its queue).
     pub(crate) fn out_bias_sum(&self) -> Tensor<B, 1> {
         self.out.bias.val().sum()
