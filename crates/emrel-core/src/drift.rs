@@ -1,0 +1,231 @@
+//! Semantic-drift statistics for bootstrapping iterations: how far the admitted label mix moves
+//! from the human prior, how confident and how typical the admitted items are, how many earlier
+//! predictions flip, and whether displayed confidences are calibrated. Pure functions, so each can
+//! be checked against hand-computed values.
+
+/// Normalises non-negative weights to a probability distribution (all zeros stay zeros).
+pub fn normalize(weights: &[f64]) -> Vec<f64> {
+    let total: f64 = weights.iter().sum();
+    if total <= 0.0 {
+        return vec![0.0; weights.len()];
+    }
+    weights.iter().map(|w| w / total).collect()
+}
+
+/// Jensen–Shannon divergence in bits (0 = same distribution, 1 = disjoint support) between two
+/// count or probability vectors of the same length.
+pub fn jensen_shannon(p: &[f64], q: &[f64]) -> f64 {
+    assert_eq!(p.len(), q.len(), "distributions differ in length");
+    let (p, q) = (normalize(p), normalize(q));
+    let kl = |a: &[f64], m: &[f64]| -> f64 {
+        a.iter().zip(m).filter(|(x, _)| **x > 0.0).map(|(x, y)| x * (x / y).log2()).sum()
+    };
+    let m: Vec<f64> = p.iter().zip(&q).map(|(a, b)| 0.5 * (a + b)).collect();
+    (0.5 * kl(&p, &m) + 0.5 * kl(&q, &m)).clamp(0.0, 1.0)
+}
+
+/// Counts of `values` in `bins` equal-width bins over `[lo, hi]` (the top edge belongs to the
+/// last bin; values outside are clamped into the end bins).
+pub fn histogram(values: &[f64], bins: usize, lo: f64, hi: f64) -> Vec<usize> {
+    let mut out = vec![0; bins];
+    for &v in values {
+        let b = (((v - lo) / (hi - lo)) * bins as f64).floor();
+        out[(b.max(0.0) as usize).min(bins - 1)] += 1;
+    }
+    out
+}
+
+pub fn mean(values: &[f64]) -> f64 {
+    if values.is_empty() { 0.0 } else { values.iter().sum::<f64>() / values.len() as f64 }
+}
+
+/// Cosine similarity; 0 when either vector is zero.
+pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
+    let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na * nb) }
+}
+
+/// The mean vector of `vectors` (empty when there are none).
+pub fn centroid(vectors: &[Vec<f32>]) -> Vec<f32> {
+    let Some(first) = vectors.first() else { return Vec::new() };
+    let mut c = vec![0.0f64; first.len()];
+    for v in vectors {
+        for (a, b) in c.iter_mut().zip(v) {
+            *a += *b as f64;
+        }
+    }
+    c.into_iter().map(|x| (x / vectors.len() as f64) as f32).collect()
+}
+
+/// McIntosh and Curran's drift ratio for one item: its mean similarity to the first admitted
+/// items of a relation divided by its mean similarity to the most recently admitted ones. Values
+/// well below 1 mean the item resembles recent admissions more than the relation's origins.
+pub fn mcintosh_curran_ratio(item: &[f32], first: &[Vec<f32>], recent: &[Vec<f32>]) -> f64 {
+    let avg = |set: &[Vec<f32>]| mean(&set.iter().map(|v| cosine(item, v)).collect::<Vec<_>>());
+    let r = avg(recent);
+    if r == 0.0 { 0.0 } else { avg(first) / r }
+}
+
+/// The `p`-th percentile (0–100) with linear interpolation between order statistics, as numpy's
+/// default `percentile` computes it.
+pub fn percentile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let rank = p / 100.0 * (v.len() - 1) as f64;
+    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
+    v[lo] + (v[hi] - v[lo]) * (rank - lo as f64)
+}
+
+/// Share of items whose prediction differs between two runs (0 when there are none).
+pub fn churn(before: &[usize], after: &[usize]) -> f64 {
+    assert_eq!(before.len(), after.len());
+    if before.is_empty() {
+        return 0.0;
+    }
+    before.iter().zip(after).filter(|(a, b)| a != b).count() as f64 / before.len() as f64
+}
+
+/// Expected calibration error over `bins` equal-width confidence bins: the weighted mean gap
+/// between the accuracy and the mean confidence of each bin.
+pub fn expected_calibration_error(confidence: &[f64], correct: &[bool], bins: usize) -> f64 {
+    assert_eq!(confidence.len(), correct.len());
+    if confidence.is_empty() {
+        return 0.0;
+    }
+    let mut n = vec![0usize; bins];
+    let mut conf = vec![0.0; bins];
+    let mut acc = vec![0.0; bins];
+    for (&c, &ok) in confidence.iter().zip(correct) {
+        // Bins are (k/B, (k+1)/B], as in Guo et al. (2017).
+        let b = ((c * bins as f64).ceil() as usize).clamp(1, bins) - 1;
+        n[b] += 1;
+        conf[b] += c;
+        acc[b] += if ok { 1.0 } else { 0.0 };
+    }
+    let total = confidence.len() as f64;
+    (0..bins).filter(|&b| n[b] > 0).map(|b| (acc[b] - conf[b]).abs() / total).sum()
+}
+
+/// Softmax of `logits / temperature`.
+pub fn softmax_with_temperature(logits: &[f64], temperature: f64) -> Vec<f64> {
+    let max = logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = logits.iter().map(|l| ((l - max) / temperature).exp()).collect();
+    let s: f64 = e.iter().sum();
+    e.into_iter().map(|x| x / s).collect()
+}
+
+/// Mean negative log-likelihood of the true classes under temperature `t`.
+pub fn nll(logits: &[Vec<f64>], labels: &[usize], t: f64) -> f64 {
+    let total: f64 = logits
+        .iter()
+        .zip(labels)
+        .map(|(l, &y)| -softmax_with_temperature(l, t)[y].max(1e-300).ln())
+        .sum();
+    total / logits.len().max(1) as f64
+}
+
+/// Fits the temperature that minimises the NLL of `labels` (Guo et al. 2017's temperature
+/// scaling) by golden-section search over log T in [0.05, 20]. Logits may be log-probabilities.
+pub fn fit_temperature(logits: &[Vec<f64>], labels: &[usize]) -> f64 {
+    if logits.is_empty() {
+        return 1.0;
+    }
+    let f = |log_t: f64| nll(logits, labels, log_t.exp());
+    let (mut a, mut b) = (0.05f64.ln(), 20.0f64.ln());
+    let g = (5f64.sqrt() - 1.0) / 2.0;
+    let (mut c, mut d) = (b - g * (b - a), a + g * (b - a));
+    let (mut fc, mut fd) = (f(c), f(d));
+    for _ in 0..80 {
+        if fc < fd {
+            b = d;
+            d = c;
+            fd = fc;
+            c = b - g * (b - a);
+            fc = f(c);
+        } else {
+            a = c;
+            c = d;
+            fc = fd;
+            d = a + g * (b - a);
+            fd = f(d);
+        }
+    }
+    ((a + b) / 2.0).exp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) {
+        assert!((a - b).abs() < 1e-9, "{a} != {b}");
+    }
+
+    #[test]
+    fn jsd_matches_hand_computed_values() {
+        close(jensen_shannon(&[1.0, 0.0], &[0.0, 1.0]), 1.0);
+        close(jensen_shannon(&[3.0, 1.0], &[30.0, 10.0]), 0.0);
+        // P = (.5, .5), Q = (1, 0), M = (.75, .25):
+        // KL(P||M) = .5 log2(.5/.75) + .5 log2(.5/.25) = 0.2075187496; KL(Q||M) = log2(4/3).
+        close(
+            jensen_shannon(&[0.5, 0.5], &[1.0, 0.0]),
+            0.5 * (0.2075187496394219 + 0.4150374992788438),
+        );
+    }
+
+    #[test]
+    fn histogram_and_percentile() {
+        assert_eq!(
+            histogram(&[0.0, 0.05, 0.5, 0.95, 1.0], 10, 0.0, 1.0),
+            [2, 0, 0, 0, 0, 1, 0, 0, 0, 2]
+        );
+        // numpy.percentile([1, 2, 3, 4], 5) = 1.15
+        close(percentile(&[4.0, 1.0, 3.0, 2.0], 5.0), 1.15);
+        close(percentile(&[4.0, 1.0, 3.0, 2.0], 50.0), 2.5);
+    }
+
+    #[test]
+    fn cosine_centroid_and_drift_ratio() {
+        close(cosine(&[1.0, 0.0], &[0.0, 2.0]), 0.0);
+        close(cosine(&[1.0, 1.0], &[2.0, 2.0]), 1.0);
+        assert_eq!(centroid(&[vec![1.0, 0.0], vec![0.0, 1.0]]), vec![0.5, 0.5]);
+        // Item equals the first items and is orthogonal-ish to the recent ones.
+        let first = vec![vec![1.0, 0.0]];
+        let recent = vec![vec![1.0, 1.0]];
+        close(mcintosh_curran_ratio(&[1.0, 0.0], &first, &recent), 1.0 / (1.0 / 2f64.sqrt()));
+    }
+
+    #[test]
+    fn churn_counts_flips() {
+        close(churn(&[1, 2, 3, 4], &[1, 2, 0, 0]), 0.5);
+        close(churn(&[], &[]), 0.0);
+    }
+
+    #[test]
+    fn ece_matches_hand_computed_value() {
+        // Bin (0.8, 0.9]: conf .9,.9 -> acc 1/2, gap |0.5 - 0.9| * 2/4 = 0.2;
+        // bin (0.5, 0.6]: conf .6,.6 -> acc 2/2, gap |1 - 0.6| * 2/4 = 0.2. ECE = 0.4.
+        close(
+            expected_calibration_error(&[0.9, 0.9, 0.6, 0.6], &[true, false, true, true], 10),
+            0.4,
+        );
+        close(expected_calibration_error(&[1.0, 1.0], &[true, true], 10), 0.0);
+    }
+
+    #[test]
+    fn temperature_scaling_cools_overconfident_logits() {
+        // Logits that always give ~0.98 to class 0, which is right 3 times out of 4.
+        let logits = vec![vec![4.0, 0.0]; 4];
+        let labels = [0, 0, 0, 1];
+        let t = fit_temperature(&logits, &labels);
+        // The optimum sets softmax(4/T)[0] = 0.75, i.e. 4/T = ln 3.
+        assert!((t - 4.0 / 3f64.ln()).abs() < 1e-4, "t = {t}");
+        assert!((softmax_with_temperature(&[4.0, 0.0], t)[0] - 0.75).abs() < 1e-4);
+        assert!(nll(&logits, &labels, t) < nll(&logits, &labels, 1.0));
+    }
+}
