@@ -3,6 +3,8 @@
 //! predictions flip, and whether displayed confidences are calibrated. Pure functions, so each can
 //! be checked against hand-computed values.
 
+use serde::{Deserialize, Serialize};
+
 /// Normalises non-negative weights to a probability distribution (all zeros stay zeros).
 pub fn normalize(weights: &[f64]) -> Vec<f64> {
     let total: f64 = weights.iter().sum();
@@ -158,6 +160,134 @@ pub fn fit_temperature(logits: &[Vec<f64>], labels: &[usize]) -> f64 {
     ((a + b) / 2.0).exp()
 }
 
+/// Thresholds above (or below) which a drift metric raises an alarm. The defaults are the
+/// documented ones: JSD > 0.1; a relation's admitted share > 2× its human prior; gold-split F1
+/// drop > 2 points overall or > 5 points on a relation; churn > 5%; a relation's mean centroid
+/// similarity below the 5th percentile of seed-to-seed similarity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlarmThresholds {
+    pub jsd: f64,
+    pub share_ratio: f64,
+    pub f1_drop_overall: f64,
+    pub f1_drop_relation: f64,
+    pub churn: f64,
+    /// Centroid similarity alarms below this percentile of seed-to-seed similarities.
+    pub centroid_percentile: f64,
+}
+
+impl Default for AlarmThresholds {
+    fn default() -> Self {
+        AlarmThresholds {
+            jsd: 0.1,
+            share_ratio: 2.0,
+            f1_drop_overall: 0.02,
+            f1_drop_relation: 0.05,
+            churn: 0.05,
+            centroid_percentile: 5.0,
+        }
+    }
+}
+
+/// Drift metrics of one relation in one iteration.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RelationDrift {
+    pub relation: String,
+    pub admitted: usize,
+    /// Share of this relation among the iteration's admitted labels.
+    pub share: f64,
+    /// Share of this relation among human labels (the prior).
+    pub prior_share: f64,
+    pub confidence_mean: f64,
+    /// Counts of admitted confidences in 10 bins over [0, 1].
+    pub confidence_histogram: Vec<usize>,
+    /// Mean cosine similarity of admitted items' features to the human centroid of the relation.
+    pub centroid_similarity: Option<f64>,
+    /// The `centroid_percentile`-th percentile of human items' similarity to that centroid.
+    pub seed_similarity_floor: Option<f64>,
+    /// Mean McIntosh–Curran ratio of the admitted items.
+    pub mcintosh_curran: Option<f64>,
+    pub f1: Option<f64>,
+    pub previous_f1: Option<f64>,
+}
+
+/// Drift metrics of one iteration, stored with it when it is admitted.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct IterationDrift {
+    pub iteration: i64,
+    pub admitted: usize,
+    /// JSD of the admitted label mix (with `none`) against the human-label prior.
+    pub jsd: f64,
+    /// Share of earlier auto labels whose prediction flips under the new model.
+    pub churn_auto: Option<f64>,
+    /// Share of human labels the new model predicts differently than the previous one did.
+    pub churn_human: Option<f64>,
+    /// Raw top predictions whose relation the schema forbids for the pair's types.
+    pub schema_violations: usize,
+    pub f1: Option<f64>,
+    pub previous_f1: Option<f64>,
+    /// Expected calibration error on the gold split after temperature scaling.
+    pub ece: Option<f64>,
+    pub temperature: Option<f64>,
+    pub relations: Vec<RelationDrift>,
+}
+
+/// A threshold crossed: which iteration, which relation (`*` for the whole iteration), which
+/// metric, its value and the threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alarm {
+    pub iteration: i64,
+    pub relation: String,
+    pub metric: String,
+    pub value: f64,
+    pub threshold: f64,
+}
+
+/// Every alarm an iteration's metrics raise.
+pub fn alarms(m: &IterationDrift, t: &AlarmThresholds) -> Vec<Alarm> {
+    let mut out = Vec::new();
+    let mut raise = |relation: &str, metric: &str, value: f64, threshold: f64| {
+        out.push(Alarm {
+            iteration: m.iteration,
+            relation: relation.to_string(),
+            metric: metric.to_string(),
+            value,
+            threshold,
+        })
+    };
+    if m.jsd > t.jsd {
+        raise("*", "jsd", m.jsd, t.jsd);
+    }
+    if let (Some(f1), Some(prev)) = (m.f1, m.previous_f1)
+        && prev - f1 > t.f1_drop_overall
+    {
+        raise("*", "f1_drop", prev - f1, t.f1_drop_overall);
+    }
+    for (metric, v) in [("churn_auto", m.churn_auto), ("churn_human", m.churn_human)] {
+        if let Some(v) = v
+            && v > t.churn
+        {
+            raise("*", metric, v, t.churn);
+        }
+    }
+    for r in &m.relations {
+        if r.prior_share > 0.0 && r.admitted > 0 && r.share > t.share_ratio * r.prior_share {
+            raise(&r.relation, "share_ratio", r.share / r.prior_share, t.share_ratio);
+        }
+        if let (Some(f1), Some(prev)) = (r.f1, r.previous_f1)
+            && prev - f1 > t.f1_drop_relation
+        {
+            raise(&r.relation, "f1_drop", prev - f1, t.f1_drop_relation);
+        }
+        if let (Some(sim), Some(floor)) = (r.centroid_similarity, r.seed_similarity_floor)
+            && r.admitted > 0
+            && sim < floor
+        {
+            raise(&r.relation, "centroid_similarity", sim, floor);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +328,48 @@ mod tests {
         let first = vec![vec![1.0, 0.0]];
         let recent = vec![vec![1.0, 1.0]];
         close(mcintosh_curran_ratio(&[1.0, 0.0], &first, &recent), 1.0 / (1.0 / 2f64.sqrt()));
+    }
+
+    #[test]
+    fn alarms_name_iteration_relation_metric_value_and_threshold() {
+        let t = AlarmThresholds::default();
+        let quiet = IterationDrift {
+            iteration: 3,
+            jsd: 0.05,
+            f1: Some(0.80),
+            previous_f1: Some(0.81),
+            churn_auto: Some(0.01),
+            relations: vec![RelationDrift {
+                relation: "SAP".into(),
+                admitted: 10,
+                share: 0.2,
+                prior_share: 0.15,
+                centroid_similarity: Some(0.7),
+                seed_similarity_floor: Some(0.5),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert!(alarms(&quiet, &t).is_empty());
+        let mut loud = quiet.clone();
+        loud.jsd = 0.3;
+        loud.f1 = Some(0.75);
+        loud.relations[0].share = 0.4;
+        loud.relations[0].centroid_similarity = Some(0.4);
+        let a = alarms(&loud, &t);
+        let names: Vec<_> = a.iter().map(|a| (a.relation.as_str(), a.metric.as_str())).collect();
+        assert_eq!(
+            names,
+            [
+                ("*", "jsd"),
+                ("*", "f1_drop"),
+                ("SAP", "share_ratio"),
+                ("SAP", "centroid_similarity")
+            ]
+        );
+        assert_eq!(a[0].iteration, 3);
+        assert!((a[2].value - 0.4 / 0.15).abs() < 1e-12);
+        assert_eq!(a[2].threshold, 2.0);
     }
 
     #[test]
