@@ -1,0 +1,24 @@
+// The commands the desktop app exposes, shared by `build.rs` (which generates one
+// `allow-<command>` permission each) and the crate (a test checks that this list, the command
+// table in `commands.rs` and the capability file agree).
+
+pub const COMMANDS: &[&str] = &[
+    "startup",
+    "open_project",
+    "create_project",
+    "import_corpus",
+    "project_stats",
+    "queue_window",
+    "pair_item",
+    "label_pair",
+    "confirm_pair",
+    "skip_pair",
+    "undo_label",
+    "queue_counts",
+    "training_overview",
+    "save_settings",
+    "start_training",
+    "start_bootstrap",
+    "cancel_job",
+    "export_corpus",
+];

@@ -1,0 +1,172 @@
+//! The Tauri commands: each is a few lines into `emrel-engine` (or `corpus.rs`). They are
+//! declared through `commands!`, which also records every command's argument and result types
+//! so that `bindings.rs` can generate the TypeScript signatures from the same declaration.
+
+use emrel_engine::PairId;
+
+use crate::error::{Error, Result};
+use crate::state::App;
+use crate::views::*;
+use crate::{corpus, jobs};
+
+/// A command's signature as the bindings generator sees it.
+pub struct Signature {
+    pub name: &'static str,
+    pub docs: &'static str,
+    pub args: Vec<(&'static str, String)>,
+    pub result: String,
+}
+
+/// ts-rs names 64-bit integers `bigint`, but they cross as JSON numbers (row ids stay far below
+/// 2^53), so the UI passes plain numbers.
+fn arg_type(name: String) -> String {
+    if name == "bigint" { "number".to_string() } else { name }
+}
+
+macro_rules! commands {
+    ($(
+        $(#[doc = $doc:literal])*
+        async fn $name:ident($app:ident $(, $arg:ident : $ty:ty)* $(,)?) -> $ret:ty $body:block
+    )*) => {
+        $(
+            $(#[doc = $doc])*
+            #[tauri::command(rename_all = "snake_case")]
+            pub async fn $name(
+                $app: tauri::State<'_, App> $(, $arg: $ty)*
+            ) -> Result<$ret, Error> {
+                let $app: &App = &$app;
+                $body
+            }
+        )*
+
+        /// The invoke handler of every command.
+        pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$($name),*]
+        }
+
+        /// Every command's signature, in declaration order.
+        pub fn signatures() -> Vec<Signature> {
+            vec![$(Signature {
+                name: stringify!($name),
+                docs: concat!($($doc, "\n"),*),
+                args: vec![$((stringify!($arg), arg_type(<$ty as ts_rs::TS>::name()))),*],
+                result: <$ret as ts_rs::TS>::name(),
+            }),*]
+        }
+    };
+}
+
+commands! {
+    /// Opens the project of the last session; on the very first start, creates the demo project
+    /// in the user's data directory and opens it.
+    async fn startup(app) -> Startup {
+        app.startup().await
+    }
+
+    /// Opens an existing project database.
+    async fn open_project(app, path: String) -> ProjectView {
+        app.open(std::path::Path::new(&path)).await
+    }
+
+    /// Creates an empty project with the paper's schema (or the schema file given) and opens it.
+    async fn create_project(app, path: String, schema_file: Option<String>) -> ProjectView {
+        app.create(std::path::Path::new(&path), schema_file.as_deref().map(std::path::Path::new)).await
+    }
+
+    /// Imports a corpus into the open project, streaming `progress` events.
+    async fn import_corpus(app, request: ImportRequest) -> ImportReport {
+        let project = app.project().await?;
+        let report = corpus::import(project.store(), &request, &mut |p: &str, d: usize, t: usize| app.progress("import", p, d, t)).await?;
+        app.reindex().await;
+        Ok(report)
+    }
+
+    /// Corpus statistics of the open project (what `emrel stats --json` prints).
+    async fn project_stats(app) -> StatsView {
+        Ok(app.project().await?.store().stats().await?.into())
+    }
+
+    /// The first `limit` pairs of a queue for this window's annotator, and the queue's size.
+    async fn queue_window(app, queue: QueueKind, limit: usize) -> QueueWindow {
+        let pairs = app.project().await?.queue_pairs(&queue.queue(), Some(app.annotator())).await?;
+        Ok(QueueWindow { total: pairs.len(), pairs: pairs.iter().take(limit).map(|p| p.0).collect() })
+    }
+
+    /// One pair as the annotate view shows it.
+    async fn pair_item(app, pair: i64) -> ItemView {
+        let project = app.project().await?;
+        let sentence = project.store().pair(PairId(pair)).await?.sentence_id;
+        Ok(ItemView::new(project.item(PairId(pair)).await?, app.sentence_entities(sentence).await))
+    }
+
+    /// Labels a pair (a relation or `none`). With `fix`, the label replaces the model's
+    /// suggestion and the event records which one it replaced.
+    async fn label_pair(app, pair: i64, relation: String, fix: bool) -> Labeled {
+        let project = app.project().await?;
+        let event = if fix {
+            project.fix(PairId(pair), &relation, app.annotator()).await?
+        } else {
+            project.set_label(PairId(pair), &relation, app.annotator()).await?
+        };
+        Ok(Labeled { pair, event: event.0 })
+    }
+
+    /// Accepts the model's suggestion for a pair as a human label.
+    async fn confirm_pair(app, pair: i64) -> Labeled {
+        let event = app.project().await?.confirm(PairId(pair), app.annotator()).await?;
+        Ok(Labeled { pair, event: event.0 })
+    }
+
+    /// Skips a pair: it moves to the end of this annotator's queues.
+    async fn skip_pair(app, pair: i64) -> () {
+        Ok(app.project().await?.skip(PairId(pair), app.annotator()).await?)
+    }
+
+    /// Undoes this annotator's last label; `null` when there is nothing to undo.
+    async fn undo_label(app) -> Option<Undone> {
+        let undone = app.project().await?.undo(app.annotator()).await?;
+        Ok(undone.map(|u| Undone { pair: u.pair.0, restored: u.restored }))
+    }
+
+    /// Labeled today, left in the queue, and the reliable set against the batch size.
+    async fn queue_counts(app, queue: QueueKind) -> CountsView {
+        Ok(app.project().await?.counts(&queue.queue(), app.annotator()).await?.into())
+    }
+
+    /// Models, iterations, settings, the reliable set and recent jobs.
+    async fn training_overview(app) -> TrainingOverview {
+        app.training_overview().await
+    }
+
+    /// Saves the project's bootstrapping settings (λ, N, ...).
+    async fn save_settings(app, settings: SettingsView) -> SettingsView {
+        let project = app.project().await?;
+        project.set_settings(&settings.clone().into()).await?;
+        Ok(settings)
+    }
+
+    /// Starts training a model on the current labels; progress arrives as `job` events.
+    async fn start_training(app, request: TrainRequest) -> () {
+        let project = app.project().await?;
+        let options = request.options(&project.settings().await?);
+        jobs::spawn(app, move |sink, cancel| async move { project.train(&options, sink, cancel).await })
+    }
+
+    /// Starts the bootstrapping loop with λ and N; progress arrives as `job` events.
+    async fn start_bootstrap(app, request: BootstrapRequest) -> () {
+        let project = app.project().await?;
+        let options = request.options(&project.settings().await?);
+        jobs::spawn(app, move |sink, cancel| async move { project.bootstrap(&options, sink, cancel).await })
+    }
+
+    /// Asks the running job to stop at its next checkpoint.
+    async fn cancel_job(app) -> bool {
+        Ok(app.cancel_job())
+    }
+
+    /// Exports the corpus with the chosen filters, streaming `progress` events.
+    async fn export_corpus(app, request: ExportRequest) -> ExportReport {
+        let project = app.project().await?;
+        corpus::export(project.store(), &request, &mut |p: &str, d: usize, t: usize| app.progress("export", p, d, t)).await
+    }
+}
