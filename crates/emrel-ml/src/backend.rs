@@ -22,7 +22,6 @@ pub type Cuda = burn::backend::Cuda;
 /// The backends the models run on (a named bound so that later extensions stay in one place).
 pub trait MlBackend: GruBackend {}
 impl MlBackend for Cpu {}
-impl GruBackend for Cpu {}
 #[cfg(feature = "cuda")]
 impl MlBackend for Cuda {}
 #[cfg(feature = "cuda")]

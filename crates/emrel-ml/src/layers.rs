@@ -14,6 +14,8 @@ use burn::tensor::{Tensor, TensorData};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::gru::{GruBackend, seq_unfold};
+
 /// A parameter drawn from U(-bound, bound).
 pub(crate) fn uniform<B: Backend, const D: usize>(
     rng: &mut ChaCha8Rng,
@@ -101,20 +103,14 @@ impl<B: Backend> Conv<B> {
     }
 
     /// `x`: `[b, l, c_in]` with zeros at padding → `[b, l, c_out]`.
-    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3>
+    where
+        B: GruBackend,
+    {
         let [b, l, c] = x.dims();
-        let half = self.kernel / 2;
-        let cols = if self.kernel == 1 {
-            x
-        } else {
-            let z = Tensor::<B, 3>::zeros([b, half, c], &x.device());
-            let padded = Tensor::cat(vec![z.clone(), x, z], 1);
-            let shifted: Vec<Tensor<B, 3>> =
-                (0..self.kernel).map(|j| padded.clone().narrow(1, j, l)).collect();
-            Tensor::cat(shifted, 2)
-        };
-        let y = cols.reshape([b * l, self.kernel * c]).matmul(self.weight.val())
-            + self.bias.val().unsqueeze_dim(0);
+        let cols =
+            if self.kernel == 1 { x.reshape([b * l, c]) } else { seq_unfold(x, self.kernel) };
+        let y = cols.matmul(self.weight.val()) + self.bias.val().unsqueeze_dim(0);
         y.reshape([b, l, self.weight.dims()[1]])
     }
 }

@@ -14,6 +14,7 @@
 
 pub mod backend;
 mod batch;
+mod cpu_ops;
 pub mod embed;
 pub mod encode;
 pub mod eval;

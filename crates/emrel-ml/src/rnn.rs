@@ -16,7 +16,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 use rand_chacha::ChaCha8Rng;
 
-use crate::gru::{GruBackend, gru_sequence};
+use crate::gru::{GruBackend, bigru};
 use crate::layers::uniform;
 
 /// One bidirectional recurrent layer (GRU with 3 gates or LSTM with 4).
@@ -64,18 +64,17 @@ impl<B: GruBackend> BiRnnLayer<B> {
         let [b, l, d] = x.dims();
         let (h, gh) = (self.hidden, self.gates() * self.hidden);
         let proj = x.reshape([b * l, d]).matmul(self.w_ih.val()) + self.b_ih.val().unsqueeze_dim(0);
+        let w_hh = self.w_hh.val();
+        let b_hh = self.b_hh.val();
+        if !self.lstm {
+            // The GRU runs as one operation with its own backward pass (see `gru.rs`).
+            return bigru(proj, w_hh, b_hh, rev, b, l).reshape([b, l, 2 * h]);
+        }
         let fwd = proj.clone().narrow(1, 0, gh);
         let bwd = proj.narrow(1, gh, gh).select(0, rev.clone());
         // [2, b, l, g·h] → time-major [l, 2, b, g·h] so that each step is one slice.
         let xs = Tensor::stack::<4>(vec![fwd.reshape([b, l, gh]), bwd.reshape([b, l, gh])], 0)
             .permute([2, 0, 1, 3]);
-        let w_hh = self.w_hh.val();
-        let b_hh = self.b_hh.val();
-        if !self.lstm {
-            // The GRU runs as one operation with its own backward pass (see `gru.rs`).
-            let hs = gru_sequence(xs, w_hh, b_hh); // [l, 2, b, h]
-            return self.unreverse(hs.permute([1, 2, 0, 3]), rev, b, l);
-        }
         let device = w_hh.device();
         let mut state = Tensor::<B, 3>::zeros([2, b, h], &device);
         let mut cell = Tensor::<B, 3>::zeros([2, b, h], &device);

@@ -1,0 +1,302 @@
+//! The CPU backend's fused sequence kernels ([`GruBackend`] for `flex`).
+//!
+//! Plain loops over contiguous buffers with the matrix products done by flex's gemm: the GRU
+//! reads its input projections in the batch-major layout the input matmul wrote and writes its
+//! states straight into the `[b·l, 2h]` layout the next matmul reads, so no strided copies remain;
+//! the gates are one fused loop per step; the two directions run on two threads (each step's
+//! matmul is kept below flex's parallel threshold so the threads do not contend for rayon's
+//! pool). The unfold and fold copy whole channel rows.
+
+use burn::tensor::TensorData;
+use burn::tensor::ops::{FloatTensor, FloatTensorOps, IntTensor};
+use burn_flex::FlexTensor;
+
+use crate::backend::Cpu;
+use crate::gru::{GruBackend, GruTape};
+
+/// flex runs a matmul on rayon's pool from m·n·k ≥ 192³ on.
+const FLEX_PARALLEL_OPS: usize = 192 * 192 * 192;
+
+fn tensor<const D: usize>(data: Vec<f32>, shape: [usize; D]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(data, shape))
+}
+
+fn contiguous(t: FlexTensor) -> FlexTensor {
+    if t.as_slice::<f32>().is_some() || t.as_slice::<i32>().is_some() {
+        t
+    } else {
+        t.to_contiguous()
+    }
+}
+
+fn slice(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>().expect("contiguous f32 tensor")
+}
+
+fn into_vec(t: FlexTensor) -> Vec<f32> {
+    TensorData::into_vec::<f32>(t.into_data()).expect("f32 tensor")
+}
+
+/// `out[m, n] = lhs[m, k] · w[k, n]` on this thread (rows split so that flex stays serial).
+fn matmul_serial(lhs: &[f32], m: usize, k: usize, w: &FlexTensor, n: usize, out: &mut [f32]) {
+    let rows = ((FLEX_PARALLEL_OPS - 1) / (n * k).max(1)).max(1);
+    let mut start = 0;
+    while start < m {
+        let r = rows.min(m - start);
+        let a = tensor(lhs[start * k..(start + r) * k].to_vec(), [r, k]);
+        let c = Cpu::float_matmul(a, w.clone());
+        out[start * n..(start + r) * n].copy_from_slice(slice(&c));
+        start += r;
+    }
+}
+
+#[inline]
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// One direction's forward pass: states `[(l + 1)·b·h]` (h₀ = 0 first) and, when kept, the
+/// gates r, z, n and the recurrent candidate part, each `[l·b·h]`.
+struct DirTape {
+    hs: Vec<f32>,
+    gates: [Vec<f32>; 4],
+}
+
+/// Shapes and the input rows one direction reads.
+struct Seq<'a> {
+    b: usize,
+    l: usize,
+    h: usize,
+    /// `rows[i·l + t]`: the row of `[b·l, ·]` that step t of sequence i reads and writes.
+    rows: &'a [usize],
+}
+
+fn dir_forward(
+    seq: &Seq,
+    proj: &[f32],
+    d: usize,
+    w: &FlexTensor,
+    bias: &[f32],
+    keep: bool,
+) -> (Vec<f32>, DirTape) {
+    let Seq { b, l, h, rows } = *seq;
+    let g = 3 * h;
+    let mut hs = vec![0.0f32; (l + 1) * b * h];
+    let mut gh = vec![0.0f32; b * g];
+    let mut out = vec![0.0f32; b * l * h];
+    let kept = if keep { l * b * h } else { 0 };
+    let mut gates: [Vec<f32>; 4] = std::array::from_fn(|_| vec![0.0f32; kept]);
+    for t in 0..l {
+        let (done, rest) = hs.split_at_mut((t + 1) * b * h);
+        let hprev = &done[t * b * h..];
+        let hnext = &mut rest[..b * h];
+        matmul_serial(hprev, b, h, w, g, &mut gh);
+        for i in 0..b {
+            let row = rows[i * l + t];
+            let x = &proj[row * 2 * g + d * g..][..g];
+            let ghi = &gh[i * g..][..g];
+            let hp = &hprev[i * h..][..h];
+            let hn = &mut hnext[i * h..][..h];
+            for j in 0..h {
+                let r = sigmoid(x[j] + ghi[j] + bias[j]);
+                let z = sigmoid(x[h + j] + ghi[h + j] + bias[h + j]);
+                let gn = ghi[2 * h + j] + bias[2 * h + j];
+                let n = (x[2 * h + j] + r * gn).tanh();
+                hn[j] = n + z * (hp[j] - n);
+                if keep {
+                    let k = (t * b + i) * h + j;
+                    gates[0][k] = r;
+                    gates[1][k] = z;
+                    gates[2][k] = n;
+                    gates[3][k] = gn;
+                }
+            }
+            out[row * h..][..h].copy_from_slice(hn);
+        }
+    }
+    (out, DirTape { hs, gates })
+}
+
+/// One direction's backward pass → (d proj part `[b·l, 3h]`, dW `[h, 3h]`, db `[3h]`).
+fn dir_backward(
+    seq: &Seq,
+    dout: &[f32],
+    d: usize,
+    w: &FlexTensor,
+    tape: &DirTape,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let Seq { b, l, h, rows } = *seq;
+    let g = 3 * h;
+    let w_t = w.transpose(0, 1); // [3h, h]
+    let mut dh = vec![0.0f32; b * h];
+    let mut dh_rec = vec![0.0f32; b * h];
+    let mut dgh = vec![0.0f32; l * b * g];
+    let mut dproj = vec![0.0f32; b * l * g];
+    let [gr, gz, gnn, ggn] = &tape.gates;
+    for t in (0..l).rev() {
+        let hprev = &tape.hs[t * b * h..][..b * h];
+        let dg = &mut dgh[t * b * g..][..b * g];
+        for i in 0..b {
+            let row = rows[i * l + t];
+            let dy = &dout[row * 2 * h + d * h..][..h];
+            let dgi = &mut dg[i * g..][..g];
+            let dp = &mut dproj[row * g..][..g];
+            for j in 0..h {
+                let k = (t * b + i) * h + j;
+                let dhv = dh[i * h + j] + dh_rec[i * h + j] + dy[j];
+                let (r, z, n, gn) = (gr[k], gz[k], gnn[k], ggn[k]);
+                let dn_pre = dhv * (1.0 - z) * (1.0 - n * n);
+                let dz_pre = dhv * (hprev[i * h + j] - n) * z * (1.0 - z);
+                let dr_pre = dn_pre * gn * r * (1.0 - r);
+                dgi[j] = dr_pre;
+                dgi[h + j] = dz_pre;
+                dgi[2 * h + j] = dn_pre * r;
+                dp[j] = dr_pre;
+                dp[h + j] = dz_pre;
+                dp[2 * h + j] = dn_pre;
+                dh[i * h + j] = dhv * z;
+            }
+        }
+        if t > 0 {
+            matmul_serial(dg, b, g, &w_t, h, &mut dh_rec);
+        }
+    }
+    // dW = Σ_t h_{t−1}ᵀ dgh_t: one [h, l·b] × [l·b, 3h] product.
+    let hprev_all = tensor(tape.hs[..l * b * h].to_vec(), [l * b, h]).transpose(0, 1);
+    let mut db = vec![0.0f32; g];
+    for row in dgh.chunks_exact(g) {
+        for (acc, v) in db.iter_mut().zip(row) {
+            *acc += v;
+        }
+    }
+    let dw = into_vec(contiguous(Cpu::float_matmul(hprev_all, tensor(dgh, [l * b, g]))));
+    (dproj, dw, db)
+}
+
+/// Interleaves two `[rows, x]` buffers into `[rows, 2x]`.
+fn interleave(a: &[f32], b: &[f32], x: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(a.len() * 2);
+    for (ra, rb) in a.chunks_exact(x).zip(b.chunks_exact(x)) {
+        out.extend_from_slice(ra);
+        out.extend_from_slice(rb);
+    }
+    out
+}
+
+fn rows_of(rev: &FlexTensor, b: usize, l: usize) -> [Vec<usize>; 2] {
+    let rev = contiguous(rev.clone());
+    let rev = rev.as_slice::<i32>().expect("i32 index");
+    [(0..b * l).collect(), rev.iter().map(|&r| r as usize).collect()]
+}
+
+/// The recurrent weights of direction d as `[h, 3h]`.
+fn dir_weight(w: &[f32], d: usize, h: usize) -> FlexTensor {
+    let g = 3 * h;
+    tensor(w[d * h * g..(d + 1) * h * g].to_vec(), [h, g])
+}
+
+impl GruBackend for Cpu {
+    fn bigru_forward(
+        proj: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        rev: IntTensor<Self>,
+        b: usize,
+        l: usize,
+        keep: bool,
+    ) -> (FloatTensor<Self>, Option<GruTape<Self>>) {
+        let (proj, w, bias) = (contiguous(proj), contiguous(w), contiguous(bias));
+        let h = w.layout().shape()[1];
+        let g = 3 * h;
+        let rows = rows_of(&rev, b, l);
+        let (p, ws, bs) = (slice(&proj), slice(&w), slice(&bias));
+        let w_d = [dir_weight(ws, 0, h), dir_weight(ws, 1, h)];
+        let seqs = [Seq { b, l, h, rows: &rows[0] }, Seq { b, l, h, rows: &rows[1] }];
+        let ((out0, tape0), (out1, tape1)) = std::thread::scope(|s| {
+            let back = s.spawn(|| dir_forward(&seqs[1], p, 1, &w_d[1], &bs[g..], keep));
+            let fwd = dir_forward(&seqs[0], p, 0, &w_d[0], &bs[..g], keep);
+            (fwd, back.join().expect("gru thread"))
+        });
+        let out = tensor(interleave(&out0, &out1, h), [b * l, 2 * h]);
+        let tape = keep.then(|| {
+            let mut saved = vec![w];
+            for t in [tape0, tape1] {
+                saved.push(tensor(t.hs, [(l + 1) * b * h]));
+                saved.extend(t.gates.into_iter().map(|v| tensor(v, [l * b * h])));
+            }
+            GruTape { saved, rev, dims: [b, l, h] }
+        });
+        (out, tape)
+    }
+
+    fn bigru_backward(tape: GruTape<Self>, dout: FloatTensor<Self>) -> [FloatTensor<Self>; 3] {
+        let [b, l, h] = tape.dims;
+        let g = 3 * h;
+        let dout = contiguous(dout);
+        let rows = rows_of(&tape.rev, b, l);
+        let mut saved = tape.saved.into_iter();
+        let w = saved.next().expect("w");
+        let mut dirs: Vec<DirTape> = Vec::with_capacity(2);
+        for _ in 0..2 {
+            let hs = into_vec(saved.next().expect("states"));
+            let gates = std::array::from_fn(|_| into_vec(saved.next().expect("gates")));
+            dirs.push(DirTape { hs, gates });
+        }
+        let ws = slice(&w);
+        let w_d = [dir_weight(ws, 0, h), dir_weight(ws, 1, h)];
+        let seqs = [Seq { b, l, h, rows: &rows[0] }, Seq { b, l, h, rows: &rows[1] }];
+        let dy = slice(&dout);
+        let ((dp0, dw0, db0), (dp1, dw1, db1)) = std::thread::scope(|s| {
+            let back = s.spawn(|| dir_backward(&seqs[1], dy, 1, &w_d[1], &dirs[1]));
+            let fwd = dir_backward(&seqs[0], dy, 0, &w_d[0], &dirs[0]);
+            (fwd, back.join().expect("gru thread"))
+        });
+        let dproj = tensor(interleave(&dp0, &dp1, g), [b * l, 2 * g]);
+        let dw = tensor([dw0, dw1].concat(), [2, h, g]);
+        let db = tensor([db0, db1].concat(), [2, 1, g]);
+        [dproj, dw, db]
+    }
+
+    fn seq_unfold(x: FloatTensor<Self>, k: usize) -> FloatTensor<Self> {
+        let x = contiguous(x);
+        let shape = x.layout().shape().clone();
+        let (b, l, c) = (shape[0], shape[1], shape[2]);
+        let xs = slice(&x);
+        let (half, kc) = (k / 2, k * c);
+        let mut cols = vec![0.0f32; b * l * kc];
+        for (row, dst) in cols.chunks_exact_mut(kc).enumerate() {
+            let (i, t) = (row / l, row % l);
+            for j in 0..k {
+                if let Some(s) = (t + j).checked_sub(half).filter(|&s| s < l) {
+                    dst[j * c..(j + 1) * c].copy_from_slice(&xs[(i * l + s) * c..][..c]);
+                }
+            }
+        }
+        tensor(cols, [b * l, kc])
+    }
+
+    fn seq_fold(
+        cols: FloatTensor<Self>,
+        b: usize,
+        l: usize,
+        c: usize,
+        k: usize,
+    ) -> FloatTensor<Self> {
+        let cols = contiguous(cols);
+        let cs = slice(&cols);
+        let (half, kc) = (k / 2, k * c);
+        let mut dx = vec![0.0f32; b * l * c];
+        for (row, src) in cs.chunks_exact(kc).enumerate() {
+            let (i, t) = (row / l, row % l);
+            for j in 0..k {
+                if let Some(s) = (t + j).checked_sub(half).filter(|&s| s < l) {
+                    let dst = &mut dx[(i * l + s) * c..][..c];
+                    for (a, v) in dst.iter_mut().zip(&src[j * c..(j + 1) * c]) {
+                        *a += v;
+                    }
+                }
+            }
+        }
+        tensor(dx, [b, l, c])
+    }
+}
