@@ -10,7 +10,7 @@
 //!
 //! ```text
 //! cargo run --release -p emrel-ml --example ruijin -- [--data DIR] [--models cnn,resgru-att]
-//!     [--epochs 2] [--max-train-pairs 12000] [--preset cpu] [--seed 7] [--device cpu|cuda|auto]
+//!     [--epochs 2] [--max-train-pairs 6000] [--none-per-relation 1] [--preset cpu] [--seed 7] [--device cpu|cuda|auto]
 //! ```
 //! Prints a message and exits successfully when the data folder is absent.
 
@@ -32,6 +32,7 @@ struct Args {
     models: Vec<Arch>,
     epochs: usize,
     max_train_pairs: usize,
+    none_per_relation: f64,
     preset: String,
     seed: u64,
     device: DeviceChoice,
@@ -46,7 +47,8 @@ fn parse_args() -> Result<Args, Error> {
         schema: root.join("assets/schemas/ruijin.toml"),
         models: ARCHS.to_vec(),
         epochs: 2,
-        max_train_pairs: 12_000,
+        max_train_pairs: 6_000,
+        none_per_relation: 1.0,
         preset: "cpu".into(),
         seed: 7,
         device: DeviceChoice::Cpu,
@@ -63,13 +65,14 @@ fn parse_args() -> Result<Args, Error> {
             }
             "--epochs" => a.epochs = value()?.parse()?,
             "--max-train-pairs" => a.max_train_pairs = value()?.parse()?,
+            "--none-per-relation" => a.none_per_relation = value()?.parse()?,
             "--preset" => a.preset = value()?.clone(),
             "--seed" => a.seed = value()?.parse()?,
             "--device" => a.device = value()?.parse()?,
             "-h" | "--help" => {
                 println!(
                     "ruijin [--data DIR] [--schema FILE] [--models a,b] [--epochs N] \
-                     [--max-train-pairs N (0 = all)] [--preset cpu|paper] [--seed N] [--device cpu|cuda|auto]"
+                     [--max-train-pairs N (0 = all)] [--none-per-relation R] [--preset cpu|paper] [--seed N] [--device cpu|cuda|auto]"
                 );
                 std::process::exit(0);
             }
@@ -146,16 +149,18 @@ fn main() -> Result<(), Error> {
     let all_train: Vec<Example> = train_docs.iter().flat_map(|&i| docs[i].pairs.clone()).collect();
     let corpus: Vec<String> = docs.iter().flat_map(|d| d.sentences.clone()).collect();
 
-    // Training subsample: every relation pair (up to the cap), `none` pairs to fill it.
+    // Training subsample: `none` pairs capped at R per relation pair, then a uniform sample of
+    // the rest down to the cap (so the relations keep their proportions).
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed ^ 0x5eed);
-    let (mut pos, mut neg): (Vec<Example>, Vec<Example>) =
+    let (pos, mut neg): (Vec<Example>, Vec<Example>) =
         all_train.iter().cloned().partition(|e| e.class != 0);
-    let cap = if args.max_train_pairs == 0 { usize::MAX } else { args.max_train_pairs };
-    pos.shuffle(&mut rng);
     neg.shuffle(&mut rng);
-    pos.truncate(cap);
-    neg.truncate(cap - pos.len());
-    let train: Vec<Example> = pos.iter().chain(&neg).cloned().collect();
+    neg.truncate(((pos.len() as f64) * args.none_per_relation).ceil() as usize);
+    let mut train: Vec<Example> = pos.into_iter().chain(neg).collect();
+    train.shuffle(&mut rng);
+    if args.max_train_pairs > 0 {
+        train.truncate(args.max_train_pairs);
+    }
     let count = |v: &[Example]| (v.len(), v.iter().filter(|e| e.class != 0).count());
     let ((tn, tp), (an, ap), (sn, sp)) = (count(&train), count(&all_train), count(&test));
     println!(
@@ -167,9 +172,11 @@ fn main() -> Result<(), Error> {
     );
     if tn < an {
         println!(
-            "training on a subsample of {tn} pairs: {tp} relation pairs and {} of the {} `none` \
-             pairs (--max-train-pairs {}); the test split is complete",
+            "training on a subsample of {tn} pairs ({tp} relation, {} none): `none` pairs capped \
+             at {} per relation pair (of {} none in the training documents), then a uniform \
+             sample to --max-train-pairs {}; the test split is complete",
             tn - tp,
+            args.none_per_relation,
             an - ap,
             args.max_train_pairs
         );

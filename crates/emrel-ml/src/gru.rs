@@ -77,6 +77,17 @@ pub trait GruBackend: Backend {
         generic_unfold::<Self>(float(x), k).into_primitive().tensor()
     }
 
+    /// Element-wise tanh.
+    fn fast_tanh(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::float_tanh(x)
+    }
+
+    /// The gradient of tanh from its output `y`: dy · (1 − y²).
+    fn tanh_backward(y: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
+        let y2 = Self::float_mul(y.clone(), y);
+        Self::float_mul(dy, Self::float_add_scalar(Self::float_neg(y2), 1.0f32.into()))
+    }
+
     /// The adjoint of [`GruBackend::seq_unfold`]: `[b·l, k·c]` → `[b, l, c]`.
     fn seq_fold(
         cols: FloatTensor<Self>,
@@ -277,6 +288,22 @@ impl<B: GruBackend> Backward<B, 3> for GruBackward {
 }
 
 #[derive(Debug)]
+struct TanhBackward;
+
+impl<B: GruBackend> Backward<B, 1> for TanhBackward {
+    /// The output.
+    type State = FloatTensor<B>;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node] = ops.parents;
+        let dy = grads.consume::<B>(&ops.node);
+        if let Some(node) = node {
+            grads.register::<B>(node.id, B::tanh_backward(ops.state, dy));
+        }
+    }
+}
+
+#[derive(Debug)]
 struct UnfoldBackward;
 
 impl<B: GruBackend> Backward<B, 1> for UnfoldBackward {
@@ -316,6 +343,17 @@ impl<B: GruBackend, C: CheckpointStrategy> GruBackend for Autodiff<B, C> {
         }
     }
 
+    fn fast_tanh(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        let xi = x.primitive.clone();
+        match TanhBackward.prepare::<C>([x.node.clone()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let y = B::fast_tanh(xi);
+                prep.finish(y.clone(), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::fast_tanh(xi)),
+        }
+    }
+
     fn seq_unfold(x: FloatTensor<Self>, k: usize) -> FloatTensor<Self> {
         let shape = x.primitive.shape();
         let (b, l, c) = (shape[0], shape[1], shape[2]);
@@ -337,6 +375,11 @@ pub(crate) fn bigru<B: GruBackend>(
     l: usize,
 ) -> Tensor<B, 2> {
     float(B::bigru(prim(proj), prim(w), prim(bias), rev.clone().into_primitive(), b, l))
+}
+
+/// Runs [`GruBackend::fast_tanh`] on tensors.
+pub(crate) fn fast_tanh<B: GruBackend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    float(B::fast_tanh(prim(x)))
 }
 
 /// Runs [`GruBackend::seq_unfold`] on tensors.

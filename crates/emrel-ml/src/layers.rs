@@ -8,13 +8,13 @@
 //! its backward is two more matmuls.
 
 use burn::module::{Module, Param};
-use burn::tensor::activation::{softmax, tanh};
+use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::gru::{GruBackend, seq_unfold};
+use crate::gru::{GruBackend, fast_tanh, seq_unfold};
 
 /// A parameter drawn from U(-bound, bound).
 pub(crate) fn uniform<B: Backend, const D: usize>(
@@ -127,11 +127,13 @@ impl<B: Backend> Attention<B> {
         let bound = 1.0 / (dim as f32).sqrt();
         Attention { w: uniform(rng, [dim, 1], bound, device), b: zeros([1], device) }
     }
+}
 
+impl<B: GruBackend> Attention<B> {
     /// `h`: `[b, l, c]`, `pad`: `[b, l]` true at padding → `[b, c]`.
     pub fn forward(&self, h: Tensor<B, 3>, pad: Tensor<B, 2, burn::tensor::Bool>) -> Tensor<B, 2> {
         let [b, l, c] = h.dims();
-        let scores = tanh(h.clone()).reshape([b * l, c]).matmul(self.w.val()).reshape([b, l])
+        let scores = fast_tanh(h.clone()).reshape([b * l, c]).matmul(self.w.val()).reshape([b, l])
             + self.b.val().unsqueeze_dim(0);
         let a = softmax(scores.mask_fill(pad, -1.0e9), 1);
         a.unsqueeze_dim::<3>(1).matmul(h).reshape([b, c])
