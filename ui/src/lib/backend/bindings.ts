@@ -171,8 +171,7 @@ by_source: { [key in string]?: number }, };
 
 /** Every command: its arguments (snake_case, as the Rust side names them) and result. */
 export interface Commands {
-  /** Opens the project of the last session; on the very first start, creates the demo project */
-  /** in the user's data directory and opens it. */
+  /** Opens the project of the last session; on the very first start, creates the demo project in the user's data directory and opens it. */
   startup: { args: {  }; result: Startup };
   /** Opens an existing project database. */
   open_project: { args: { path: string }; result: ProjectView };
@@ -186,8 +185,7 @@ export interface Commands {
   queue_window: { args: { queue: QueueKind; limit: number }; result: QueueWindow };
   /** One pair as the annotate view shows it. */
   pair_item: { args: { pair: number }; result: ItemView };
-  /** Labels a pair (a relation or `none`). With `fix`, the label replaces the model's */
-  /** suggestion and the event records which one it replaced. */
+  /** Labels a pair (a relation or `none`). With `fix`, the label replaces the model's suggestion and the event records which one it replaced. */
   label_pair: { args: { pair: number; relation: string; fix: boolean }; result: Labeled };
   /** Accepts the model's suggestion for a pair as a human label. */
   confirm_pair: { args: { pair: number }; result: Labeled };
