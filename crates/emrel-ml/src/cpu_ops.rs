@@ -55,7 +55,8 @@ fn matmul_serial(lhs: &[f32], m: usize, k: usize, w: &FlexTensor, n: usize, out:
 #[inline(always)]
 fn fast_exp(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * std::f32::consts::LOG2_E).round();
+    // Round to nearest through the 1.5·2²³ trick (`f32::round` is a libm call without SSE4.1).
+    let n = (x * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
     let r = x - n * 0.693_145_75 - n * 1.428_606_8e-6;
     let p = 1.0
         + r * (1.0
@@ -115,20 +116,35 @@ fn dir_forward(
             let row = rows[i * l + t];
             let x = &proj[row * 2 * g + d * g..][..g];
             let ghi = &gh[i * g..][..g];
+            // Every slice exactly h long, so that the loop below has no bounds checks and
+            // vectorizes.
+            let (xr, xz, xn) = (&x[..h], &x[h..2 * h], &x[2 * h..3 * h]);
+            let (hr, hz, hnn) = (&ghi[..h], &ghi[h..2 * h], &ghi[2 * h..3 * h]);
+            let (br, bz, bn) = (&bias[..h], &bias[h..2 * h], &bias[2 * h..3 * h]);
             let hp = &hprev[i * h..][..h];
             let hn = &mut hnext[i * h..][..h];
-            for j in 0..h {
-                let r = sigmoid(x[j] + ghi[j] + bias[j]);
-                let z = sigmoid(x[h + j] + ghi[h + j] + bias[h + j]);
-                let gn = ghi[2 * h + j] + bias[2 * h + j];
-                let n = fast_tanh(x[2 * h + j] + r * gn);
-                hn[j] = n + z * (hp[j] - n);
-                if keep {
-                    let k = (t * b + i) * h + j;
-                    gates[0][k] = r;
-                    gates[1][k] = z;
-                    gates[2][k] = n;
-                    gates[3][k] = gn;
+            if keep {
+                let k0 = (t * b + i) * h;
+                let [gr, gz, gnn, ggn] = &mut gates;
+                let (gr, gz) = (&mut gr[k0..k0 + h], &mut gz[k0..k0 + h]);
+                let (gnn, ggn) = (&mut gnn[k0..k0 + h], &mut ggn[k0..k0 + h]);
+                for j in 0..h {
+                    let r = sigmoid(xr[j] + hr[j] + br[j]);
+                    let z = sigmoid(xz[j] + hz[j] + bz[j]);
+                    let gn = hnn[j] + bn[j];
+                    let n = fast_tanh(xn[j] + r * gn);
+                    hn[j] = n + z * (hp[j] - n);
+                    gr[j] = r;
+                    gz[j] = z;
+                    gnn[j] = n;
+                    ggn[j] = gn;
+                }
+            } else {
+                for j in 0..h {
+                    let r = sigmoid(xr[j] + hr[j] + br[j]);
+                    let z = sigmoid(xz[j] + hz[j] + bz[j]);
+                    let n = fast_tanh(xn[j] + r * (hnn[j] + bn[j]));
+                    hn[j] = n + z * (hp[j] - n);
                 }
             }
             out[row * h..][..h].copy_from_slice(hn);
