@@ -4,7 +4,11 @@
 //! confirmed; an import is one transaction, so a bad file leaves the database as it was.
 
 mod export;
+mod ids;
 mod import;
+mod jobs;
+mod labels;
+mod models;
 mod stats;
 
 use std::path::{Path, PathBuf};
@@ -17,7 +21,16 @@ use sqlx::sqlite::{
 };
 
 pub use export::ExportFilter;
+pub use ids::{IterationId, JobId, LabelEventId, ModelVersionId, PairId};
 pub use import::ImportSummary;
+pub use jobs::{JobRecord, JobStatus};
+pub use labels::{
+    CurrentLabel, EntityRecord, LabelAction, LabelRecord, LabelWrite, PairRecord, QueueRow,
+    ScoreSummary, SnapshotLabel, UndoRecord,
+};
+pub use models::{
+    Admission, IterationRecord, IterationStatus, ModelStatus, ModelVersionRecord, ScoreRecord,
+};
 pub use stats::{CategoryStats, Stats};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");

@@ -1,0 +1,148 @@
+//! EMRel's use cases, shared by the CLI and the desktop app: labeling and annotation queues,
+//! training and evaluation, the bootstrapping loop with its iterations and rollback, background
+//! jobs, and the human-in-the-loop simulation.
+//!
+//! Everything goes through [`Project`], which owns the project's [`emrel_store::Store`] and a
+//! [`emrel_core::model::Trainer`]. The engine only sees that trait: the CLI and the desktop app
+//! pass [`burn_trainer`] (the Burn models of `emrel-ml`), tests may pass any trainer. Every
+//! labeling call commits before it returns; long operations are jobs (see [`jobs`]) that report
+//! typed progress, can be cancelled, survive panics as `failed` jobs, and are found
+//! `interrupted` and restartable after the process was killed.
+
+mod bootstrap;
+mod error;
+pub mod jobs;
+mod labeling;
+pub mod queue;
+mod scoring;
+mod simulate;
+mod training;
+
+use std::sync::Arc;
+
+use emrel_core::model::Trainer;
+use emrel_store::{JobRecord, Store};
+use serde::{Deserialize, Serialize};
+
+pub use bootstrap::{
+    BootstrapOptions, BootstrapReport, IterationReport, RollbackReport, StopReason,
+};
+pub use emrel_core::model::CancelToken;
+pub use emrel_store::{IterationId, JobId, LabelEventId, ModelVersionId, PairId};
+pub use error::{EngineError, ErrorCode, Result};
+pub use jobs::{JobContext, JobEvent, NullSink, ProgressSink, VecSink};
+pub use labeling::{Counts, EntityView, Item, LabelView, RelationChoice, Suggestion, UndoView};
+pub use queue::{Queue, QueueKind, QueueOrder};
+pub use scoring::{Metrics, Prf};
+pub use simulate::{SimulateOptions, SimulationRow, Strategy};
+pub use training::{ModelInfo, TrainOptions, TrainReport};
+
+/// Project-wide bootstrapping settings (the desktop app's settings page; the CLI passes its
+/// options per run instead).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// λ: the probability a prediction needs to join the reliable set.
+    pub threshold: f64,
+    /// N: reliable pairs admitted per iteration (and the size that triggers one).
+    pub batch_size: usize,
+    /// At most this many admissions per relation and iteration.
+    pub per_relation_cap: Option<usize>,
+    /// Share of the human labels frozen as the gold split on the first training.
+    pub gold_fraction: f64,
+    /// The promotion gate: a new model may fall at most this many F1 points below the current.
+    pub tolerance_points: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            threshold: 0.7,
+            batch_size: 1000,
+            per_relation_cap: None,
+            gold_fraction: 0.2,
+            tolerance_points: 1.0,
+        }
+    }
+}
+
+const SETTINGS_KEY: &str = "bootstrap";
+
+/// An open project: the store plus the trainer that builds its models.
+#[derive(Clone)]
+pub struct Project {
+    store: Store,
+    trainer: Arc<dyn Trainer>,
+    interrupted: Vec<JobRecord>,
+}
+
+impl std::fmt::Debug for Project {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Project").field("path", &self.store.path()).finish_non_exhaustive()
+    }
+}
+
+impl Project {
+    /// Opens a project database. Jobs that a killed process left `running` are marked
+    /// `interrupted` (see [`Project::interrupted_jobs`] and [`Project::resume_job`]).
+    pub async fn open(path: &std::path::Path, trainer: Arc<dyn Trainer>) -> Result<Project> {
+        let store = Store::open(path).await?;
+        Project::from_store(store, trainer).await
+    }
+
+    /// Wraps an already open store.
+    pub async fn from_store(store: Store, trainer: Arc<dyn Trainer>) -> Result<Project> {
+        let interrupted = jobs::mark_interrupted(&store).await?;
+        Ok(Project { store, trainer, interrupted })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn trainer(&self) -> &Arc<dyn Trainer> {
+        &self.trainer
+    }
+
+    /// Jobs this open found interrupted (their process ended while they ran).
+    pub fn interrupted_jobs(&self) -> &[JobRecord] {
+        &self.interrupted
+    }
+
+    /// Every job, newest first.
+    pub async fn jobs(&self) -> Result<Vec<JobRecord>> {
+        Ok(self.store.jobs().await?)
+    }
+
+    pub async fn settings(&self) -> Result<Settings> {
+        match self.store.setting(SETTINGS_KEY).await? {
+            Some(json) => serde_json::from_str(&json).map_err(error::json_err),
+            None => Ok(Settings::default()),
+        }
+    }
+
+    pub async fn set_settings(&self, settings: &Settings) -> Result<()> {
+        if !(0.0..=1.0).contains(&settings.threshold) || settings.batch_size == 0 {
+            return Err(EngineError::Invalid(
+                "the threshold must lie in 0..1 and the batch size be positive".into(),
+            ));
+        }
+        let json = serde_json::to_string(settings).map_err(error::json_err)?;
+        Ok(self.store.put_setting(SETTINGS_KEY, &json).await?)
+    }
+
+    /// Closes the database.
+    pub async fn close(self) {
+        self.store.close().await;
+    }
+}
+
+/// The Burn trainer of `emrel-ml` on `device` (`cpu`, `cuda` or `auto`).
+pub fn burn_trainer(device: &str) -> Result<Arc<dyn Trainer>> {
+    let choice: emrel_ml::DeviceChoice = device
+        .parse()
+        .map_err(|e: emrel_ml::backend::BackendError| EngineError::Invalid(e.to_string()))?;
+    let device =
+        emrel_ml::select_device(choice).map_err(|e| EngineError::Invalid(e.to_string()))?;
+    Ok(Arc::new(emrel_ml::BurnTrainer::new(device)))
+}

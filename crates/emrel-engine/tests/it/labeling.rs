@@ -1,0 +1,135 @@
+//! The labeling API and the queues.
+
+use emrel_core::NONE;
+use emrel_engine::{Queue, QueueKind, QueueOrder};
+use emrel_store::{ModelStatus, ScoreRecord, ScoreSummary};
+
+use crate::{demo_project, label_from_gold};
+
+#[tokio::test]
+async fn labeling_round_trip_with_undo_as_an_appended_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = demo_project(dir.path(), 40, 1).await;
+    let queue = Queue::seed_random(7);
+    let item = project.next_item(&queue, "ann").await.unwrap().expect("the seed queue has pairs");
+    assert!(item.current.is_none() && item.suggestion.is_none());
+    assert_eq!(item.relations.last().unwrap().name, NONE);
+    let schema = project.store().schema();
+    for r in &item.relations {
+        assert!(schema.allows(&r.name, &item.head.entity_type, &item.tail.entity_type));
+    }
+    let chars: Vec<char> = item.text.chars().collect();
+    let [s, e] = item.head.spans[0];
+    assert_eq!(chars[s..e].iter().collect::<String>(), item.head.mention);
+
+    let first = &item.relations[0].name;
+    let before = project.counts(&queue, "ann").await.unwrap();
+    project.set_label(item.pair, first, "ann").await.unwrap();
+    project.set_label(item.pair, NONE, "ann").await.unwrap();
+    let wrong = if item.category == "disease-position" { "SAP" } else { "DAP" };
+    let err = project.set_label(item.pair, wrong, "ann").await.unwrap_err();
+    assert!(err.to_string().contains("is not allowed from"), "{err}");
+
+    let after = project.counts(&queue, "ann").await.unwrap();
+    assert_eq!(after.labeled_today, 2);
+    assert_eq!(after.left_in_queue, before.left_in_queue - 1);
+    assert_eq!(project.item(item.pair).await.unwrap().current.unwrap().relation, NONE);
+
+    // Undo walks back one label at a time, each time by appending an event.
+    let u = project.undo("ann").await.unwrap().unwrap();
+    assert_eq!((u.pair, u.restored.as_deref()), (item.pair, Some(first.as_str())));
+    let u = project.undo("ann").await.unwrap().unwrap();
+    assert_eq!(u.restored, None);
+    assert!(project.undo("ann").await.unwrap().is_none(), "nothing left to undo");
+    assert!(project.item(item.pair).await.unwrap().current.is_none());
+    let history = project.store().label_history(item.pair).await.unwrap();
+    let actions: Vec<&str> = history
+        .iter()
+        .filter(|e| e.source != emrel_core::LabelSource::Gold)
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(actions, ["set", "set", "undo", "undo"]);
+    let c = project.counts(&queue, "ann").await.unwrap();
+    assert_eq!((c.labeled_today, c.left_in_queue), (0, before.left_in_queue));
+
+    // A skipped pair goes to the end of the annotator's queue, not of others'.
+    project.skip(item.pair, "ann").await.unwrap();
+    let pairs = project.queue_pairs(&queue, Some("ann")).await.unwrap();
+    assert_eq!(pairs.last(), Some(&item.pair));
+    assert_eq!(project.next_item(&queue, "bob").await.unwrap().unwrap().pair, item.pair);
+
+    // Undo never discards someone else's later label.
+    project.set_label(item.pair, first, "ann").await.unwrap();
+    project.set_label(item.pair, NONE, "bob").await.unwrap();
+    assert!(project.undo("ann").await.is_err());
+}
+
+#[tokio::test]
+async fn queues_are_ordered_from_stored_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = demo_project(dir.path(), 40, 2).await;
+    let store = project.store();
+    label_from_gold(&project, 5, "ann").await;
+    let pairs = store.pairs().await.unwrap();
+    let classes = store.schema().classes();
+    let mv = store.insert_model_version("cnn", "tiny", 0, "{}", None).await.unwrap();
+    store.finish_model_version(mv.id, ModelStatus::Ready, Some("{}"), 0.0).await.unwrap();
+    store.promote(mv.id, "test").await.unwrap();
+    // Unlabeled pairs get a stored score whose margin falls with the pair id: the queues must
+    // follow these numbers, not run any model.
+    let unlabeled = project.queue_pairs(&Queue::seed_random(1), None).await.unwrap();
+    let mut scores = Vec::new();
+    for (i, p) in unlabeled.iter().enumerate() {
+        let pr = pairs.iter().find(|x| x.pair == *p).unwrap();
+        let top = store
+            .schema()
+            .relations_for(&pr.head.entity_type, &pr.tail.entity_type)
+            .next()
+            .unwrap()
+            .name
+            .clone();
+        let top_probability = 0.95 - 0.5 * i as f64 / unlabeled.len() as f64;
+        let mut probs = vec![0.0f32; classes.len()];
+        probs[classes.iter().position(|c| *c == top).unwrap()] = top_probability as f32;
+        probs[0] = 1.0 - top_probability as f32;
+        scores.push(ScoreRecord {
+            pair: *p,
+            summary: ScoreSummary {
+                top_relation: top,
+                top_probability,
+                margin: 2.0 * top_probability - 1.0,
+                entropy: 0.0,
+                top_valid: true,
+            },
+            probabilities: probs,
+        });
+    }
+    store.insert_scores(mv.id, &scores).await.unwrap();
+
+    let uncertain = project.queue_pairs(&Queue::uncertain(), None).await.unwrap();
+    let mut expected: Vec<_> = scores.iter().collect();
+    expected.sort_by(|a, b| a.summary.margin.total_cmp(&b.summary.margin));
+    assert_eq!(uncertain, expected.iter().map(|s| s.pair).collect::<Vec<_>>());
+
+    let confirm = Queue { kind: QueueKind::Confirm, order: QueueOrder::Confidence, seed: 0 };
+    let reliable: Vec<_> = project.queue_pairs(&confirm, None).await.unwrap();
+    let passing: Vec<_> =
+        expected.iter().filter(|s| s.summary.top_probability >= 0.7).map(|s| s.pair).collect();
+    assert_eq!(reliable, passing, "the reliable set, lowest confidence first");
+    let c = project.counts(&confirm, "ann").await.unwrap();
+    assert_eq!((c.reliable, c.batch_size), (passing.len(), 1000));
+
+    // The suggestion is the stored prediction; confirming it makes a human label that keeps
+    // the model version and probability.
+    let top = expected.last().unwrap();
+    let item = project.item(top.pair).await.unwrap();
+    let s = item.suggestion.unwrap();
+    assert_eq!((s.relation.as_str(), s.model_version), (top.summary.top_relation.as_str(), mv.id));
+    project.confirm(top.pair, "ann").await.unwrap();
+    let l = store.current_label(top.pair).await.unwrap().unwrap();
+    assert_eq!(
+        (l.source, l.action.as_str(), l.model_version),
+        (emrel_core::LabelSource::Human, "confirm", Some(mv.id))
+    );
+    assert!(!project.queue_pairs(&confirm, None).await.unwrap().contains(&top.pair));
+}

@@ -1,0 +1,544 @@
+//! Model versions, which one is current, their stored scores, and bootstrapping iterations.
+//!
+//! A model version row is written when its training starts (status `training`) so that an
+//! interrupted run finds its directory again; the current model is the latest row of the
+//! append-only `model_promotion` log. Admitting an iteration's labels and rolling iterations back
+//! are single transactions: either every label event of the step lands, or none does.
+
+use std::path::{Path, PathBuf};
+
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use crate::ids::{IterationId, JobId, ModelVersionId, PairId};
+use crate::labels::ScoreSummary;
+use crate::{Result, Store, StoreError, now};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelStatus {
+    Training,
+    Ready,
+    Failed,
+}
+
+impl ModelStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelStatus::Training => "training",
+            ModelStatus::Ready => "ready",
+            ModelStatus::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Result<ModelStatus> {
+        match s {
+            "training" => Ok(ModelStatus::Training),
+            "ready" => Ok(ModelStatus::Ready),
+            "failed" => Ok(ModelStatus::Failed),
+            other => Err(StoreError::Invalid(format!("unknown model status `{other}`"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelVersionRecord {
+    pub id: ModelVersionId,
+    pub model: String,
+    pub preset: String,
+    /// Absolute directory of the weights.
+    pub dir: PathBuf,
+    pub status: ModelStatus,
+    pub train_size: usize,
+    pub metrics_json: Option<String>,
+    pub params_json: Option<String>,
+    pub seconds: Option<f64>,
+    pub created_at: String,
+    pub job: Option<JobId>,
+}
+
+/// A stored prediction of one model version for one pair.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreRecord {
+    pub pair: PairId,
+    pub summary: ScoreSummary,
+    /// In the order of the version's classes.
+    pub probabilities: Vec<f32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IterationStatus {
+    /// Admitted, trained on, and its model promoted (or still training while `finished_at` is
+    /// unset).
+    Active,
+    /// Its model failed the promotion gate; its labels wait for review and are not trained on.
+    Rejected,
+    /// Set aside by a reviewer; its labels are not trained on.
+    Quarantined,
+    /// Its automatic labels were reverted.
+    RolledBack,
+}
+
+impl IterationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IterationStatus::Active => "active",
+            IterationStatus::Rejected => "rejected",
+            IterationStatus::Quarantined => "quarantined",
+            IterationStatus::RolledBack => "rolled_back",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<IterationStatus> {
+        match s {
+            "active" => Ok(IterationStatus::Active),
+            "rejected" => Ok(IterationStatus::Rejected),
+            "quarantined" => Ok(IterationStatus::Quarantined),
+            "rolled_back" => Ok(IterationStatus::RolledBack),
+            other => Err(StoreError::Invalid(format!("unknown iteration status `{other}`"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IterationRecord {
+    pub id: IterationId,
+    /// 1, 2, ... as users see it.
+    pub idx: i64,
+    pub status: IterationStatus,
+    /// The model trained on this iteration's labels (set when its training starts).
+    pub model_version: Option<ModelVersionId>,
+    /// The model that admitted this iteration's labels.
+    pub base_model_version: Option<ModelVersionId>,
+    pub threshold: f64,
+    pub batch_size: usize,
+    pub per_relation_cap: Option<usize>,
+    pub admitted: usize,
+    pub metrics_json: Option<String>,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub job: Option<JobId>,
+}
+
+/// One confident prediction to admit as an automatic label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Admission {
+    pub pair: PairId,
+    pub relation: String,
+    pub probability: f64,
+}
+
+const MODEL_COLUMNS: &str = "model_version_id, model, preset, dir, status, train_size, \
+     metrics_json, params_json, seconds, created_at, job_id";
+
+const ITERATION_COLUMNS: &str = "iteration_id, idx, status, model_version_id, \
+     base_model_version_id, threshold, batch_size, per_relation_cap, admitted, metrics_json, \
+     started_at, finished_at, job_id";
+
+fn iteration_record(r: &SqliteRow) -> Result<IterationRecord> {
+    Ok(IterationRecord {
+        id: IterationId(r.get(0)),
+        idx: r.get(1),
+        status: IterationStatus::parse(r.get::<&str, _>(2))?,
+        model_version: r.get::<Option<i64>, _>(3).map(ModelVersionId),
+        base_model_version: r.get::<Option<i64>, _>(4).map(ModelVersionId),
+        threshold: r.get(5),
+        batch_size: r.get::<i64, _>(6) as usize,
+        per_relation_cap: r.get::<Option<i64>, _>(7).map(|n| n as usize),
+        admitted: r.get::<i64, _>(8) as usize,
+        metrics_json: r.get(9),
+        started_at: r.get(10),
+        finished_at: r.get(11),
+        job: r.get::<Option<i64>, _>(12).map(JobId),
+    })
+}
+
+impl Store {
+    /// Where model versions live: `<database>.models/` next to the database file.
+    pub fn models_dir(&self) -> PathBuf {
+        let name = self.path.file_name().map(|n| n.to_string_lossy().to_string());
+        self.base_dir().join(format!("{}.models", name.unwrap_or_else(|| "emrel.db".into())))
+    }
+
+    fn base_dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    fn model_record(&self, r: &SqliteRow) -> Result<ModelVersionRecord> {
+        let dir: String = r.get(3);
+        Ok(ModelVersionRecord {
+            id: ModelVersionId(r.get(0)),
+            model: r.get(1),
+            preset: r.get(2),
+            dir: self.base_dir().join(Path::new(&dir)),
+            status: ModelStatus::parse(r.get::<&str, _>(4))?,
+            train_size: r.get::<i64, _>(5) as usize,
+            metrics_json: r.get(6),
+            params_json: r.get(7),
+            seconds: r.get(8),
+            created_at: r.get(9),
+            job: r.get::<Option<i64>, _>(10).map(JobId),
+        })
+    }
+
+    /// Reserves a model version for a training run: the row (status `training`) and its
+    /// directory name `<database>.models/v<N>`.
+    pub async fn insert_model_version(
+        &self,
+        model: &str,
+        preset: &str,
+        train_size: usize,
+        params_json: &str,
+        job: Option<JobId>,
+    ) -> Result<ModelVersionRecord> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let id = sqlx::query(
+            "INSERT INTO model_version (model, preset, dir, train_size, created_at, status,
+                                        params_json, job_id)
+             VALUES (?, ?, '', ?, ?, 'training', ?, ?)",
+        )
+        .bind(model)
+        .bind(preset)
+        .bind(train_size as i64)
+        .bind(now())
+        .bind(params_json)
+        .bind(job.map(|j| j.0))
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        let models = self.models_dir();
+        let rel = Path::new(models.file_name().expect("the models dir has a name"))
+            .join(format!("v{id}"));
+        sqlx::query("UPDATE model_version SET dir = ? WHERE model_version_id = ?")
+            .bind(rel.to_string_lossy().to_string())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.model_version(ModelVersionId(id)).await
+    }
+
+    /// Records the end of a training run.
+    pub async fn finish_model_version(
+        &self,
+        id: ModelVersionId,
+        status: ModelStatus,
+        metrics_json: Option<&str>,
+        seconds: f64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE model_version SET status = ?, metrics_json = COALESCE(?, metrics_json),
+                 seconds = ? WHERE model_version_id = ?",
+        )
+        .bind(status.as_str())
+        .bind(metrics_json)
+        .bind(seconds)
+        .bind(id.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Hands a model version to another job (a restarted one).
+    pub async fn set_model_version_job(&self, id: ModelVersionId, job: JobId) -> Result<()> {
+        sqlx::query("UPDATE model_version SET job_id = ? WHERE model_version_id = ?")
+            .bind(job.0)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn model_version(&self, id: ModelVersionId) -> Result<ModelVersionRecord> {
+        let sql = format!("SELECT {MODEL_COLUMNS} FROM model_version WHERE model_version_id = ?");
+        match sqlx::query(&sql).bind(id.0).fetch_optional(&self.pool).await? {
+            Some(r) => self.model_record(&r),
+            None => Err(StoreError::Invalid(format!("there is no model version v{id}"))),
+        }
+    }
+
+    pub async fn model_versions(&self) -> Result<Vec<ModelVersionRecord>> {
+        let sql = format!("SELECT {MODEL_COLUMNS} FROM model_version ORDER BY model_version_id");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| self.model_record(r)).collect()
+    }
+
+    /// Makes `id` the current model (appends to the promotion log).
+    pub async fn promote(&self, id: ModelVersionId, reason: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO model_promotion (model_version_id, reason, created_at) VALUES (?, ?, ?)",
+        )
+        .bind(id.0)
+        .bind(reason)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The current model version: the latest promotion.
+    pub async fn current_model(&self) -> Result<Option<ModelVersionId>> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT model_version_id FROM model_promotion ORDER BY model_promotion_id DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(id.map(ModelVersionId))
+    }
+
+    /// Stores scores (replacing earlier ones of the same version and pair), in transactions of
+    /// a few hundred rows so that labeling is never blocked for long.
+    pub async fn insert_scores(
+        &self,
+        version: ModelVersionId,
+        scores: &[ScoreRecord],
+    ) -> Result<()> {
+        for chunk in scores.chunks(500) {
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            for s in chunk {
+                let probs = serde_json::to_string(&s.probabilities)
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
+                sqlx::query(
+                    "INSERT OR REPLACE INTO pair_score (pair_id, model_version_id, top_relation,
+                         top_probability, margin, entropy, top_valid, probabilities)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(s.pair.0)
+                .bind(version.0)
+                .bind(&s.summary.top_relation)
+                .bind(s.summary.top_probability)
+                .bind(s.summary.margin)
+                .bind(s.summary.entropy)
+                .bind(s.summary.top_valid as i64)
+                .bind(probs)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Pairs that `version` has scored.
+    pub async fn scored_pairs(&self, version: ModelVersionId) -> Result<Vec<PairId>> {
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT pair_id FROM pair_score WHERE model_version_id = ?")
+                .bind(version.0)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(ids.into_iter().map(PairId).collect())
+    }
+
+    /// The stored score of `pair` by `version`.
+    pub async fn pair_score(
+        &self,
+        pair: PairId,
+        version: ModelVersionId,
+    ) -> Result<Option<ScoreRecord>> {
+        let row = sqlx::query(
+            "SELECT top_relation, top_probability, margin, entropy, top_valid, probabilities
+             FROM pair_score WHERE pair_id = ? AND model_version_id = ?",
+        )
+        .bind(pair.0)
+        .bind(version.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let probabilities: Vec<f32> = serde_json::from_str(r.get::<&str, _>(5))
+            .map_err(|e| StoreError::Invalid(format!("stored probabilities: {e}")))?;
+        Ok(Some(ScoreRecord {
+            pair,
+            summary: ScoreSummary {
+                top_relation: r.get(0),
+                top_probability: r.get(1),
+                margin: r.get(2),
+                entropy: r.get(3),
+                top_valid: r.get::<i64, _>(4) != 0,
+            },
+            probabilities,
+        }))
+    }
+
+    /// Starts iteration `idx = last + 1` and admits `admissions` as its automatic labels, in one
+    /// transaction. Pairs that were labeled since they were scored are left out; the iteration
+    /// counts what was admitted.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn start_iteration(
+        &self,
+        base: ModelVersionId,
+        threshold: f64,
+        batch_size: usize,
+        per_relation_cap: Option<usize>,
+        job: Option<JobId>,
+        admissions: &[Admission],
+    ) -> Result<IterationRecord> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let idx: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(idx), 0) + 1 FROM iteration")
+            .fetch_one(&mut *tx)
+            .await?;
+        let at = now();
+        let id = sqlx::query(
+            "INSERT INTO iteration (idx, status, threshold, batch_size, admitted, started_at,
+                                    base_model_version_id, per_relation_cap, job_id)
+             VALUES (?, 'active', ?, ?, 0, ?, ?, ?, ?)",
+        )
+        .bind(idx)
+        .bind(threshold)
+        .bind(batch_size as i64)
+        .bind(&at)
+        .bind(base.0)
+        .bind(per_relation_cap.map(|c| c as i64))
+        .bind(job.map(|j| j.0))
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        let mut admitted = 0i64;
+        for a in admissions {
+            let labeled: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM current_label WHERE pair_id = ?")
+                    .bind(a.pair.0)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if labeled > 0 {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO label_event (pair_id, relation, source, action, created_at,
+                     model_version_id, iteration_id, probability, threshold)
+                 VALUES (?, ?, 'auto', 'admit', ?, ?, ?, ?, ?)",
+            )
+            .bind(a.pair.0)
+            .bind(&a.relation)
+            .bind(&at)
+            .bind(base.0)
+            .bind(id)
+            .bind(a.probability)
+            .bind(threshold)
+            .execute(&mut *tx)
+            .await?;
+            admitted += 1;
+        }
+        sqlx::query("UPDATE iteration SET admitted = ? WHERE iteration_id = ?")
+            .bind(admitted)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.iteration(IterationId(id)).await
+    }
+
+    /// Links an iteration to the model trained on its labels.
+    pub async fn set_iteration_model(&self, id: IterationId, model: ModelVersionId) -> Result<()> {
+        sqlx::query("UPDATE iteration SET model_version_id = ? WHERE iteration_id = ?")
+            .bind(model.0)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records the end of an iteration: its status after the promotion gate and its metrics.
+    pub async fn finish_iteration(
+        &self,
+        id: IterationId,
+        status: IterationStatus,
+        metrics_json: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE iteration SET status = ?, metrics_json = ?, finished_at = ? WHERE iteration_id = ?",
+        )
+        .bind(status.as_str())
+        .bind(metrics_json)
+        .bind(now())
+        .bind(id.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Sets an iteration's status (quarantine, or back to active after review).
+    pub async fn set_iteration_status(
+        &self,
+        id: IterationId,
+        status: IterationStatus,
+    ) -> Result<()> {
+        sqlx::query("UPDATE iteration SET status = ? WHERE iteration_id = ?")
+            .bind(status.as_str())
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn iteration(&self, id: IterationId) -> Result<IterationRecord> {
+        let sql = format!("SELECT {ITERATION_COLUMNS} FROM iteration WHERE iteration_id = ?");
+        match sqlx::query(&sql).bind(id.0).fetch_optional(&self.pool).await? {
+            Some(r) => iteration_record(&r),
+            None => Err(StoreError::Invalid(format!("there is no iteration row {id}"))),
+        }
+    }
+
+    pub async fn iterations(&self) -> Result<Vec<IterationRecord>> {
+        let sql = format!("SELECT {ITERATION_COLUMNS} FROM iteration ORDER BY idx");
+        sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(iteration_record).collect()
+    }
+
+    /// Automatic labels of an iteration that are still current: (pair, relation).
+    pub async fn current_auto_labels(
+        &self,
+        iteration: IterationId,
+    ) -> Result<Vec<(PairId, String)>> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT pair_id, relation FROM current_label
+             WHERE source = 'auto' AND iteration_id = ? ORDER BY pair_id",
+        )
+        .bind(iteration.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(p, r)| (PairId(p), r)).collect())
+    }
+
+    /// Rolls back iterations `idx >= from` (those not rolled back already) in one transaction:
+    /// their still-current automatic labels get a `revert` event, they are marked rolled back,
+    /// and `restore` becomes the current model. Labels confirmed or fixed by people are human
+    /// labels by then and stay. Returns the number of reverted labels.
+    pub async fn roll_back_from(
+        &self,
+        from: i64,
+        restore: Option<ModelVersionId>,
+    ) -> Result<usize> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let at = now();
+        let reverted = sqlx::query(
+            "INSERT INTO label_event (pair_id, relation, source, action, created_at,
+                 model_version_id, iteration_id, probability, threshold)
+             SELECT c.pair_id, NULL, 'auto', 'revert', ?, c.model_version_id, c.iteration_id,
+                    c.probability, c.threshold
+             FROM current_label c JOIN iteration i ON i.iteration_id = c.iteration_id
+             WHERE c.source = 'auto' AND i.idx >= ? AND i.status <> 'rolled_back'",
+        )
+        .bind(&at)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("UPDATE iteration SET status = 'rolled_back' WHERE idx >= ?")
+            .bind(from)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(m) = restore {
+            sqlx::query(
+                "INSERT INTO model_promotion (model_version_id, reason, created_at) VALUES (?, ?, ?)",
+            )
+            .bind(m.0)
+            .bind(format!("rollback to iteration {from}"))
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(reverted as usize)
+    }
+}
