@@ -78,8 +78,9 @@ export async function until(what, probe, timeoutMs = 30000, everyMs = 25) {
   const end = Date.now() + timeoutMs;
   let last;
   while (Date.now() < end) {
-    last = await probe();
-    if (last) return last;
+    // The window may be (re)loading: a failed probe counts as "not yet".
+    last = await probe().catch((e) => ({ error: String(e) }));
+    if (last && !last.error) return last;
     await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
