@@ -3,6 +3,7 @@
 //! end the process with a one-line cause and a non-zero exit code.
 
 mod corpus;
+mod engine;
 mod progress;
 
 use std::path::PathBuf;
@@ -34,6 +35,18 @@ enum Command {
     Stats,
     /// Export the corpus with every label's provenance.
     Export(corpus::ExportArgs),
+    /// Train a model version on the current labels and make it the current model.
+    Train(engine::TrainArgs),
+    /// Gold-split precision, recall and F1 of a model version, overall and per relation.
+    Eval(engine::EvalArgs),
+    /// Run bootstrapping (the paper's Algorithm 1) headless on the project's labels.
+    Bootstrap(engine::BootstrapArgs),
+    /// Simulate annotators answering from gold labels while bootstrapping runs: a learning curve.
+    Simulate(engine::SimulateArgs),
+    /// Roll back bootstrapping iterations: revert their automatic labels, restore the model.
+    Rollback(engine::RollbackArgs),
+    /// List background jobs, or resume an interrupted one.
+    Jobs(engine::JobsArgs),
 }
 
 fn main() {
@@ -55,5 +68,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(a) => corpus::import(&cli, a).await,
         Command::Stats => corpus::stats(&cli).await,
         Command::Export(a) => corpus::export(&cli, a).await,
+        Command::Train(a) => engine::train(&cli, a).await,
+        Command::Eval(a) => engine::eval(&cli, a).await,
+        Command::Bootstrap(a) => engine::bootstrap(&cli, a).await,
+        Command::Simulate(a) => engine::simulate(&cli, a).await,
+        Command::Rollback(a) => engine::rollback(&cli, a).await,
+        Command::Jobs(a) => engine::jobs(&cli, a).await,
     }
 }

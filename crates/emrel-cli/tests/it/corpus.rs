@@ -160,6 +160,6 @@ fn demo_then_export_in_every_format_and_back() {
     ok(&db, &["export", "--format", "csv", "--source", "gold", "--out", csv.to_str().unwrap()]);
     let mut reader = csv::Reader::from_path(&csv).unwrap();
     assert_eq!(reader.headers().unwrap().get(9), Some("relation"));
-    let rows = reader.records().map(|r| r.unwrap()).count() as u64;
+    let rows = reader.records().collect::<Result<Vec<_>, _>>().unwrap().len() as u64;
     assert_eq!(rows, gold, "one row per labeled pair");
 }

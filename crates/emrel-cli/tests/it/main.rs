@@ -2,6 +2,7 @@
 //! `stats --json`.
 
 mod corpus;
+mod engine;
 
 use std::path::Path;
 use std::process::{Command, Output};
