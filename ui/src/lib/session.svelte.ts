@@ -7,7 +7,8 @@ import { call, messageOf, type CountsView, type ItemView, type QueueKind } from 
 import type { Action } from "./keys";
 
 const WINDOW = 200;
-const PREFETCH = 3;
+/** Items fetched ahead: enough that a fast annotator does not catch up with the backend. */
+const PREFETCH = 6;
 
 export class Session {
   queue = $state<QueueKind>("seed");
@@ -25,8 +26,13 @@ export class Session {
   private items = new Map<number, Promise<ItemView>>();
   private writes: Promise<unknown> = Promise.resolve();
   private pendingWrites = 0;
-  private countsDue = false;
-  private countsRunning = false;
+  private countsTimer: ReturnType<typeof setTimeout> | null = null;
+  /**
+   * Counts cost a pass over the whole queue on the backend, so they are fetched once labeling
+   * pauses for this long (ms) rather than after every write; the numbers on screen move at once
+   * meanwhile (see `bump`).
+   */
+  countsDelay = 500;
   /** Called after each newly shown item, with the key event's time stamp. */
   onShown: ((since: number) => void) | null = null;
 
@@ -43,7 +49,7 @@ export class Session {
       this.empty = this.ids.length === 0;
       this.item = this.empty ? null : await this.fetch(this.ids[0]);
       this.prefetch();
-      this.refreshCounts();
+      this.refreshCounts(0);
     } catch (e) {
       this.error = messageOf(e);
     } finally {
@@ -87,22 +93,20 @@ export class Session {
     return this.writes;
   }
 
-  refreshCounts(): void {
-    this.countsDue = true;
-    if (this.countsRunning) return;
-    this.countsRunning = true;
-    void (async () => {
-      while (this.countsDue) {
-        this.countsDue = false;
-        if (this.pendingWrites > 0) break;
-        try {
-          this.counts = await call("queue_counts", { queue: this.queue });
-        } catch (e) {
+  refreshCounts(delay = this.countsDelay): void {
+    if (this.countsTimer !== null) clearTimeout(this.countsTimer);
+    this.countsTimer = setTimeout(() => {
+      this.countsTimer = null;
+      if (this.pendingWrites > 0) return; // the last write schedules the next refresh
+      call("queue_counts", { queue: this.queue }).then(
+        (c) => {
+          if (this.pendingWrites === 0) this.counts = c;
+        },
+        (e) => {
           this.error = messageOf(e);
-        }
-      }
-      this.countsRunning = false;
-    })();
+        },
+      );
+    }, delay);
   }
 
   /** Moves to position `pos` of the window (reloading the queue past its end). */
@@ -202,7 +206,7 @@ export class Session {
       }
       this.status = `undid the label of pair ${undone.pair}` + (undone.restored ? ` (back to ${undone.restored})` : "");
       await this.show(at, since, true);
-      this.refreshCounts();
+      this.refreshCounts(0);
     } catch (e) {
       this.error = messageOf(e);
     }

@@ -64,14 +64,21 @@ describe("the annotation session", () => {
     expect(backend.calls.some((c) => c.cmd === "confirm_pair")).toBe(false);
   });
 
-  it("counts follow the writes", async () => {
-    mockBackend();
+  it("counts move at once and are re-read from the backend once labeling pauses", async () => {
+    const backend = mockBackend({ delay: 20 });
     const s = new Session();
+    s.countsDelay = 30;
     await s.load("seed");
-    await s.act({ kind: "label", index: 0 });
-    await s.settled();
     await new Promise((r) => setTimeout(r, 10));
-    expect(s.counts).toEqual({ labeled_today: 1, left_in_queue: 2, reliable: 0, batch_size: 1000 });
+    expect(s.counts?.labeled_today).toBe(0);
+    await s.act({ kind: "label", index: 0 });
+    await s.act({ kind: "label", index: 0 });
+    expect(s.counts).toMatchObject({ labeled_today: 2, left_in_queue: 1 });
+    const reads = backend.calls.filter((c) => c.cmd === "queue_counts").length;
+    await s.settled();
+    await new Promise((r) => setTimeout(r, 60));
+    expect(backend.calls.filter((c) => c.cmd === "queue_counts").length).toBe(reads + 1);
+    expect(s.counts).toEqual({ labeled_today: 2, left_in_queue: 1, reliable: 0, batch_size: 1000 });
   });
 
   it("skip and arrows move without labeling; ← shows the previous pair again", async () => {
