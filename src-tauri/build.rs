@@ -19,8 +19,7 @@ fn main() {
     let attributes = tauri_build::Attributes::new()
         .app_manifest(manifest)
         .capabilities_path_pattern("src-tauri/capabilities/**/*");
-    tauri_build::try_build(attributes)
-        .expect("tauri build step failed");
+    tauri_build::try_build(attributes).expect("tauri build step failed");
 }
 
 const UNBUILT_UI: &str = "<!doctype html><meta charset=utf-8><title>EMRel</title>\

@@ -30,11 +30,40 @@ pub fn typescript() -> String {
          // Do not edit: run `EMREL_WRITE_BINDINGS=1 cargo test -p emrel-desktop bindings` instead.\n\n",
     );
     let decls = declarations![
-        ErrorCode, Error, EntityTypeView, RelationView, ProjectView, RecentProject, Startup,
-        ImportFormat, ImportRequest, ImportReport, StatsView, QueueKind, QueueWindow, EntityView,
-        LabelView, SuggestionView, ItemView, Labeled, Undone, CountsView, PrfView, MetricsView,
-        ModelView, IterationView, SettingsView, JobView, TrainingOverview, TrainRequest,
-        BootstrapRequest, JobEventView, ProgressView, ExportFormat, ExportRequest, ExportReport,
+        ErrorCode,
+        Error,
+        EntityTypeView,
+        RelationView,
+        ProjectView,
+        RecentProject,
+        Startup,
+        ImportFormat,
+        ImportRequest,
+        ImportReport,
+        StatsView,
+        QueueKind,
+        QueueWindow,
+        EntityView,
+        LabelView,
+        SuggestionView,
+        ItemView,
+        Labeled,
+        Undone,
+        CountsView,
+        PrfView,
+        MetricsView,
+        ModelView,
+        IterationView,
+        SettingsView,
+        JobView,
+        TrainingOverview,
+        TrainRequest,
+        BootstrapRequest,
+        JobEventView,
+        ProgressView,
+        ExportFormat,
+        ExportRequest,
+        ExportReport,
     ];
     for d in decls {
         out.push_str("export ");
@@ -95,7 +124,11 @@ mod tests {
     #[test]
     fn command_table_build_script_and_capability_agree() {
         let table: Vec<&str> = commands::signatures().iter().map(|s| s.name).collect();
-        assert_eq!(table, crate::command_names::COMMANDS, "commands.rs and command_names.rs differ");
+        assert_eq!(
+            table,
+            crate::command_names::COMMANDS,
+            "commands.rs and command_names.rs differ"
+        );
         let capability = std::fs::read_to_string(root().join("src-tauri/capabilities/main.json"))
             .expect("the capability file exists");
         let capability: serde_json::Value = serde_json::from_str(&capability).expect("valid json");

@@ -13,7 +13,9 @@ use emrel_formats::export::{CSV_HEADER, csv_rows, write_jsonl_line};
 use emrel_store::{ExportFilter, Store};
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::views::{ExportFormat, ExportReport, ExportRequest, ImportFormat, ImportReport, ImportRequest};
+use crate::views::{
+    ExportFormat, ExportReport, ExportRequest, ImportFormat, ImportReport, ImportRequest,
+};
 
 /// Sentences of the demo project created on first start.
 pub const DEMO_SENTENCES: usize = 6000;
@@ -34,7 +36,11 @@ pub async fn create_demo(path: &Path, sentences: usize, progress: Progress<'_>) 
 }
 
 /// Reads, checks and imports a corpus into the project at `store` in one transaction.
-pub async fn import(store: &Store, req: &ImportRequest, progress: Progress<'_>) -> Result<ImportReport> {
+pub async fn import(
+    store: &Store,
+    req: &ImportRequest,
+    progress: Progress<'_>,
+) -> Result<ImportReport> {
     if req.paths.is_empty() {
         return Err(Error::new(ErrorCode::Invalid, "choose a file or folder to import"));
     }
@@ -96,7 +102,11 @@ fn parse_sources(sources: &[String]) -> Result<Vec<LabelSource>> {
 }
 
 /// Writes the corpus with the labels that pass the request's filters.
-pub async fn export(store: &Store, req: &ExportRequest, progress: Progress<'_>) -> Result<ExportReport> {
+pub async fn export(
+    store: &Store,
+    req: &ExportRequest,
+    progress: Progress<'_>,
+) -> Result<ExportReport> {
     let out = PathBuf::from(req.out.trim());
     if req.out.trim().is_empty() {
         return Err(Error::new(ErrorCode::Invalid, "choose where to write the export"));
@@ -104,7 +114,10 @@ pub async fn export(store: &Store, req: &ExportRequest, progress: Progress<'_>) 
     if let Some((a, b)) = req.iterations
         && b < a
     {
-        return Err(Error::new(ErrorCode::Invalid, format!("iteration range {a}..{b} ends before it starts")));
+        return Err(Error::new(
+            ErrorCode::Invalid,
+            format!("iteration range {a}..{b} ends before it starts"),
+        ));
     }
     let filter = ExportFilter {
         sources: parse_sources(&req.sources)?,

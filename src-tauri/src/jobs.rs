@@ -23,7 +23,10 @@ where
     T: Send + 'static,
 {
     let Some(cancel) = app.begin_job() else {
-        return Err(Error::new(ErrorCode::Busy, "a job is already running; wait for it or cancel it"));
+        return Err(Error::new(
+            ErrorCode::Busy,
+            "a job is already running; wait for it or cancel it",
+        ));
     };
     let handle: AppHandle = app.handle().clone();
     let started = Arc::new(AtomicBool::new(false));

@@ -109,7 +109,13 @@ impl App {
         let data_dir = self.data_dir.display().to_string();
         if self.open.read().await.is_some() {
             let project = Some(self.view().await?);
-            return Ok(Startup { project, recent: self.recent(), data_dir, created_demo: false, error: None });
+            return Ok(Startup {
+                project,
+                recent: self.recent(),
+                data_dir,
+                created_demo: false,
+                error: None,
+            });
         }
         let recent = self.recent();
         let mut created_demo = false;
@@ -120,8 +126,7 @@ impl App {
                 if !demo.exists() {
                     std::fs::create_dir_all(&self.data_dir)
                         .map_err(|e| Error::io(&self.data_dir, e))?;
-                    let mut progress =
-                        |p: &str, d: usize, t: usize| self.progress("demo", p, d, t);
+                    let mut progress = |p: &str, d: usize, t: usize| self.progress("demo", p, d, t);
                     crate::corpus::create_demo(&demo, demo_sentences(), &mut progress).await?;
                     created_demo = true;
                 }
@@ -324,10 +329,8 @@ fn index_entities(project: Project, into: Arc<RwLock<SentenceEntities>>) {
                 }
             }
         }
-        let index = index
-            .into_iter()
-            .map(|(k, v)| (k, v.into_iter().map(|(_, e)| e).collect()))
-            .collect();
+        let index =
+            index.into_iter().map(|(k, v)| (k, v.into_iter().map(|(_, e)| e).collect())).collect();
         *into.write().await = index;
     });
 }

@@ -586,7 +586,9 @@ impl From<&emrel_engine::JobEvent> for JobEventView {
             E::Epoch { job, epoch, epochs, dev_f1, .. } => {
                 JobEventView::Epoch { job: job.0, epoch, epochs, dev_f1 }
             }
-            E::Scoring { job, done, total, .. } => JobEventView::Scoring { job: job.0, done, total },
+            E::Scoring { job, done, total, .. } => {
+                JobEventView::Scoring { job: job.0, done, total }
+            }
             E::Evaluated { job, version, precision, recall, f1 } => {
                 JobEventView::Evaluated { job: job.0, version: version.0, precision, recall, f1 }
             }
