@@ -47,6 +47,9 @@ pub struct ModelArgs {
     /// Share of human labels frozen as the gold split on the first training.
     #[arg(long, default_value_t = 0.2)]
     gold_fraction: f64,
+    /// Weight the loss by inverse class frequency (on or off; the preset decides when absent).
+    #[arg(long)]
+    class_weighting: Option<bool>,
 }
 
 #[derive(Args, Debug)]
@@ -199,8 +202,11 @@ impl ProgressSink for BarSink {
     }
 }
 
-async fn open(cli: &Cli, device: &str) -> anyhow::Result<Project> {
-    let trainer = emrel_engine::burn_trainer(device)?;
+async fn open(cli: &Cli, model: Option<&ModelArgs>) -> anyhow::Result<Project> {
+    let trainer = match model {
+        Some(m) => emrel_engine::burn_trainer_with(m.device(), m.class_weighting)?,
+        None => emrel_engine::burn_trainer("cpu")?,
+    };
     let project = Project::open(&cli.project, trainer).await?;
     for j in project.interrupted_jobs() {
         eprintln!(
@@ -228,7 +234,7 @@ fn pct(x: f64) -> String {
 }
 
 pub async fn train(cli: &Cli, args: &TrainArgs) -> anyhow::Result<()> {
-    let project = open(cli, args.model.device()).await?;
+    let project = open(cli, Some(&args.model)).await?;
     let r = project
         .train(&args.model.options(), BarSink::new(), cancel_on_ctrl_c())
         .await
@@ -252,7 +258,7 @@ pub async fn train(cli: &Cli, args: &TrainArgs) -> anyhow::Result<()> {
 }
 
 pub async fn eval(cli: &Cli, args: &EvalArgs) -> anyhow::Result<()> {
-    let project = open(cli, "cpu").await?;
+    let project = open(cli, None).await?;
     let m = project.evaluate(args.version.map(emrel_engine::ModelVersionId)).await?;
     project.close().await;
     if cli.json {
@@ -282,7 +288,7 @@ pub async fn eval(cli: &Cli, args: &EvalArgs) -> anyhow::Result<()> {
 }
 
 pub async fn bootstrap(cli: &Cli, args: &BootstrapArgs) -> anyhow::Result<()> {
-    let project = open(cli, args.model.device()).await?;
+    let project = open(cli, Some(&args.model)).await?;
     let r = project
         .bootstrap(&args.options(), BarSink::new(), cancel_on_ctrl_c())
         .await
@@ -335,7 +341,7 @@ pub async fn bootstrap(cli: &Cli, args: &BootstrapArgs) -> anyhow::Result<()> {
 }
 
 pub async fn simulate(cli: &Cli, args: &SimulateArgs) -> anyhow::Result<()> {
-    let project = open(cli, args.bootstrap.model.device()).await?;
+    let project = open(cli, Some(&args.bootstrap.model)).await?;
     let options = SimulateOptions {
         bootstrap: args.bootstrap.options(),
         seed_labels: args.seed_labels,
@@ -377,7 +383,7 @@ pub async fn simulate(cli: &Cli, args: &SimulateArgs) -> anyhow::Result<()> {
 }
 
 pub async fn rollback(cli: &Cli, args: &RollbackArgs) -> anyhow::Result<()> {
-    let project = open(cli, "cpu").await?;
+    let project = open(cli, None).await?;
     let r = project.rollback(args.to, BarSink::new(), cancel_on_ctrl_c()).await?;
     project.close().await;
     if cli.json {
@@ -394,7 +400,7 @@ pub async fn rollback(cli: &Cli, args: &RollbackArgs) -> anyhow::Result<()> {
 }
 
 pub async fn jobs(cli: &Cli, args: &JobsArgs) -> anyhow::Result<()> {
-    let project = open(cli, "cpu").await?;
+    let project = open(cli, None).await?;
     if let Some(id) = args.resume {
         let job = project.resume_job(JobId(id), BarSink::new(), cancel_on_ctrl_c()).await?;
         let r = project.store().job(job).await?;

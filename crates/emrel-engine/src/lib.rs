@@ -139,10 +139,21 @@ impl Project {
 
 /// The Burn trainer of `emrel-ml` on `device` (`cpu`, `cuda` or `auto`).
 pub fn burn_trainer(device: &str) -> Result<Arc<dyn Trainer>> {
+    burn_trainer_with(device, None)
+}
+
+/// The Burn trainer on `device`, overriding the preset's class weighting (inverse class
+/// frequency in the loss) when `class_weighting` is set. Weighting keeps a model trained on few
+/// labels, most of them `none`, from predicting `none` everywhere.
+pub fn burn_trainer_with(device: &str, class_weighting: Option<bool>) -> Result<Arc<dyn Trainer>> {
     let choice: emrel_ml::DeviceChoice = device
         .parse()
         .map_err(|e: emrel_ml::backend::BackendError| EngineError::Invalid(e.to_string()))?;
     let device =
         emrel_ml::select_device(choice).map_err(|e| EngineError::Invalid(e.to_string()))?;
-    Ok(Arc::new(emrel_ml::BurnTrainer::new(device)))
+    let trainer = emrel_ml::BurnTrainer::new(device);
+    Ok(Arc::new(match class_weighting {
+        Some(on) => trainer.with_class_weighting(on),
+        None => trainer,
+    }))
 }
