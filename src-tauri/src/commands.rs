@@ -141,7 +141,7 @@ commands! {
     /// Saves the project's bootstrapping settings (λ, N, ...).
     async fn save_settings(app, settings: SettingsView) -> SettingsView {
         let project = app.project().await?;
-        project.set_settings(&settings.clone().into()).await?;
+        project.set_settings(&settings.apply(project.settings().await?)).await?;
         Ok(settings)
     }
 

@@ -396,15 +396,15 @@ impl From<emrel_engine::Settings> for SettingsView {
     }
 }
 
-impl From<SettingsView> for emrel_engine::Settings {
-    fn from(s: SettingsView) -> Self {
-        emrel_engine::Settings {
-            threshold: s.threshold,
-            batch_size: s.batch_size,
-            per_relation_cap: s.per_relation_cap,
-            gold_fraction: s.gold_fraction,
-            tolerance_points: s.tolerance_points,
-        }
+impl SettingsView {
+    /// The project's settings with this view's fields replaced (the review settings are kept).
+    pub fn apply(&self, mut s: emrel_engine::Settings) -> emrel_engine::Settings {
+        s.threshold = self.threshold;
+        s.batch_size = self.batch_size;
+        s.per_relation_cap = self.per_relation_cap;
+        s.gold_fraction = self.gold_fraction;
+        s.tolerance_points = self.tolerance_points;
+        s
     }
 }
 

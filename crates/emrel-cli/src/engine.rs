@@ -7,8 +7,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use emrel_engine::{
-    BootstrapOptions, CancelToken, JobEvent, JobId, ProgressSink, Project, SimulateOptions,
-    Strategy, TrainOptions,
+    BootstrapOptions, CancelToken, Corruption, JobEvent, JobId, ProgressSink, Project,
+    SimulateOptions, Strategy, TrainOptions,
 };
 use indicatif::ProgressBar;
 
@@ -108,6 +108,15 @@ pub struct SimulateArgs {
     /// Human labels per round (default: the budget spread over --max-iterations, or 5 rounds).
     #[arg(long)]
     human_per_iteration: Option<usize>,
+    /// Deliberately corrupt this iteration's admitted labels (tests the drift alarms).
+    #[arg(long, requires = "corrupt_share")]
+    corrupt_iteration: Option<i64>,
+    /// Share of the corrupted iteration's labels flipped to a wrong relation the schema allows.
+    #[arg(long, requires = "corrupt_iteration")]
+    corrupt_share: Option<f64>,
+    /// Quarantine an iteration automatically when a drift alarm fires (a project setting).
+    #[arg(long)]
+    auto_quarantine: Option<bool>,
     #[command(flatten)]
     bootstrap: BootstrapArgs,
 }
@@ -202,7 +211,7 @@ impl ProgressSink for BarSink {
     }
 }
 
-async fn open(cli: &Cli, model: Option<&ModelArgs>) -> anyhow::Result<Project> {
+pub(crate) async fn open(cli: &Cli, model: Option<&ModelArgs>) -> anyhow::Result<Project> {
     let trainer = match model {
         Some(m) => emrel_engine::burn_trainer_with(m.device(), m.class_weighting)?,
         None => emrel_engine::burn_trainer("cpu")?,
@@ -229,7 +238,7 @@ fn cancel_on_ctrl_c() -> CancelToken {
     token
 }
 
-fn pct(x: f64) -> String {
+pub(crate) fn pct(x: f64) -> String {
     format!("{:.2}", x * 100.0)
 }
 
@@ -352,7 +361,22 @@ pub async fn simulate(cli: &Cli, args: &SimulateArgs) -> anyhow::Result<()> {
         human_budget: args.human_budget,
         human_per_iteration: args.human_per_iteration,
         seed: args.bootstrap.model.seed,
+        corrupt: match (args.corrupt_iteration, args.corrupt_share) {
+            (Some(iteration), Some(share)) => {
+                anyhow::ensure!(
+                    (0.0..=1.0).contains(&share),
+                    "--corrupt-share {share} is not in 0..1"
+                );
+                Some(Corruption { iteration, share, seed: args.bootstrap.model.seed })
+            }
+            _ => None,
+        },
     };
+    if let Some(on) = args.auto_quarantine {
+        let mut s = project.settings().await?;
+        s.auto_quarantine = on;
+        project.set_settings(&s).await?;
+    }
     let rows = project
         .simulate(&options, BarSink::new(), cancel_on_ctrl_c())
         .await
@@ -363,13 +387,14 @@ pub async fn simulate(cli: &Cli, args: &SimulateArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:>9} {:>6} {:>6} {:>7} {:>7} {:>7} {:>9} {:>8}",
-        "iteration", "human", "total", "P", "R", "F1", "auto P", "seconds"
+        "{:>9} {:<12} {:>6} {:>6} {:>7} {:>7} {:>7} {:>9} {:>8}",
+        "iteration", "status", "human", "total", "P", "R", "F1", "auto P", "seconds"
     );
     for r in &rows {
         println!(
-            "{:>9} {:>6} {:>6} {:>7} {:>7} {:>7} {:>9} {:>8.1}",
+            "{:>9} {:<12} {:>6} {:>6} {:>7} {:>7} {:>7} {:>9} {:>8.1}",
             r.iteration,
+            r.status,
             r.human_labels,
             r.total_labels,
             pct(r.precision),

@@ -5,6 +5,7 @@
 mod corpus;
 mod engine;
 mod progress;
+mod review;
 
 use std::path::PathBuf;
 
@@ -47,6 +48,14 @@ enum Command {
     Rollback(engine::RollbackArgs),
     /// List background jobs, or resume an interrupted one.
     Jobs(engine::JobsArgs),
+    /// Drift metrics and alarms of each bootstrapping iteration.
+    Drift(review::DriftArgs),
+    /// Audit an iteration's automatic labels: judge a stratified sample, get estimated precision.
+    Audit(review::AuditArgs),
+    /// Accept or quarantine a bootstrapping iteration.
+    Review(review::ReviewArgs),
+    /// Set a relation's own admission threshold, or freeze it.
+    Relation(review::RelationArgs),
 }
 
 fn main() {
@@ -74,5 +83,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate(a) => engine::simulate(&cli, a).await,
         Command::Rollback(a) => engine::rollback(&cli, a).await,
         Command::Jobs(a) => engine::jobs(&cli, a).await,
+        Command::Drift(a) => review::drift(&cli, a).await,
+        Command::Audit(a) => review::audit(&cli, a).await,
+        Command::Review(a) => review::review(&cli, a).await,
+        Command::Relation(a) => review::relation(&cli, a).await,
     }
 }

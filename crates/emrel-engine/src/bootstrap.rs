@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use emrel_core::drift::alarms;
 use emrel_store::{
     Admission, IterationId, IterationRecord, IterationStatus, JobId, JobStatus, ModelStatus,
     ModelVersionId,
@@ -22,7 +23,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result, json_err};
 use crate::jobs::{JobContext, JobEvent, JobStart, ProgressSink, run_job};
-use crate::queue::is_reliable;
+use crate::queue::{Lambda, is_reliable};
+use crate::review::Corruption;
 use crate::training::{TrainCheckpoint, TrainOptions, TrainReport, Trained};
 use crate::{CancelToken, Project};
 
@@ -131,7 +133,7 @@ pub(crate) enum Step {
 /// at most `n` in all.
 pub(crate) fn select_admissions(
     rows: &[emrel_store::QueueRow],
-    lambda: f64,
+    lambda: &Lambda,
     n: usize,
     cap: Option<usize>,
 ) -> Vec<Admission> {
@@ -203,7 +205,7 @@ impl Project {
                 break StopReason::MaxIterations;
             }
             ctx.check_cancel()?;
-            match self.run_iteration(ctx, options, false).await? {
+            match self.run_iteration(ctx, options, false, None).await? {
                 Step::Stop(reason) => break reason,
                 Step::Done(report) => {
                     rejections = if report.promoted { 0 } else { rejections + 1 };
@@ -233,6 +235,7 @@ impl Project {
         ctx: &JobContext,
         options: &BootstrapOptions,
         allow_empty: bool,
+        corrupt: Option<&Corruption>,
     ) -> Result<Step> {
         let started = Instant::now();
         let current =
@@ -243,12 +246,9 @@ impl Project {
         if !rows.iter().any(|r| r.label.is_none() && !r.in_gold_split) {
             return Ok(Step::Stop(StopReason::PoolEmpty));
         }
-        let admissions = select_admissions(
-            &rows,
-            options.threshold,
-            options.batch_size,
-            options.per_relation_cap,
-        );
+        let lambda = self.settings().await?.lambda_with(options.threshold);
+        let admissions =
+            select_admissions(&rows, &lambda, options.batch_size, options.per_relation_cap);
         if admissions.is_empty() && !allow_empty {
             return Ok(Step::Stop(StopReason::NothingPassesThreshold));
         }
@@ -264,6 +264,10 @@ impl Project {
             )
             .await?;
         ctx.emit(JobEvent::Admitted { job: ctx.job, iteration: it.idx, admitted: it.admitted });
+        if let Some(c) = corrupt.filter(|c| c.iteration == it.idx) {
+            let flipped = self.corrupt_iteration(&it, c).await?;
+            ctx.phase(format!("simulation: flipped {flipped} labels of iteration {}", it.idx));
+        }
         Ok(Step::Done(self.finish_iteration(ctx, &it, options, started).await?))
     }
 
@@ -297,8 +301,26 @@ impl Project {
             }
             _ => 0.0,
         };
-        let promoted = trained.metrics.f1 >= previous_f1 - options.tolerance_points / 100.0;
-        let status = if promoted { IterationStatus::Active } else { IterationStatus::Rejected };
+        let drift = self.compute_drift(ctx, it, trained.version, &trained.metrics).await?;
+        let settings = self.settings().await?;
+        let raised = alarms(&drift, &settings.alarm_thresholds);
+        self.store
+            .set_iteration_drift(
+                it.id,
+                &serde_json::to_string(&drift).map_err(json_err)?,
+                &serde_json::to_string(&raised).map_err(json_err)?,
+            )
+            .await?;
+        let quarantined = settings.auto_quarantine && !raised.is_empty();
+        let passes_gate = trained.metrics.f1 >= previous_f1 - options.tolerance_points / 100.0;
+        let promoted = passes_gate && !quarantined;
+        let status = if quarantined {
+            IterationStatus::Quarantined
+        } else if promoted {
+            IterationStatus::Active
+        } else {
+            IterationStatus::Rejected
+        };
         if promoted {
             self.store.promote(trained.version, &format!("iteration {}", it.idx)).await?;
             self.score_missing(ctx, trained.version).await?;
@@ -352,7 +374,7 @@ impl Project {
         Ok(self.store.set_iteration_status(it.id, IterationStatus::Quarantined).await?)
     }
 
-    async fn iteration_by_idx(&self, idx: i64) -> Result<IterationRecord> {
+    pub(crate) async fn iteration_by_idx(&self, idx: i64) -> Result<IterationRecord> {
         self.store
             .iterations()
             .await?

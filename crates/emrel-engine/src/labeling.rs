@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::Project;
 use crate::error::{EngineError, Result};
-use crate::queue::{self, Queue};
+use crate::queue::{self, Lambda, Queue};
 use crate::scoring::constrained_prediction;
 
 /// An entity as the UI highlights it: sentence-relative half-open char spans.
@@ -123,16 +123,16 @@ impl Project {
     /// The queue's pairs in order.
     pub async fn queue_pairs(&self, queue: &Queue, annotator: Option<&str>) -> Result<Vec<PairId>> {
         let (rows, lambda) = self.queue_input(annotator).await?;
-        Ok(queue::order(&rows, queue, lambda, &labeled_per_category(&rows)))
+        Ok(queue::order(&rows, queue, &lambda, &labeled_per_category(&rows)))
     }
 
     pub(crate) async fn queue_input(
         &self,
         annotator: Option<&str>,
-    ) -> Result<(Vec<QueueRow>, f64)> {
+    ) -> Result<(Vec<QueueRow>, Lambda)> {
         let current = self.store.current_model().await?;
         let rows = self.store.queue_rows(current, annotator).await?;
-        Ok((rows, self.settings().await?.threshold))
+        Ok((rows, self.settings().await?.lambda()))
     }
 
     /// The next item of `queue` for `annotator`; `None` when the queue is empty.
@@ -229,7 +229,7 @@ impl Project {
         Ok(name.to_string())
     }
 
-    fn check_annotator(annotator: &str) -> Result<()> {
+    pub(crate) fn check_annotator(annotator: &str) -> Result<()> {
         if annotator.trim().is_empty() {
             return Err(EngineError::Invalid("an annotator name is required".into()));
         }
@@ -299,8 +299,8 @@ impl Project {
     /// Labeled today, left in `queue`, and the reliable set against the batch size.
     pub async fn counts(&self, queue: &Queue, annotator: &str) -> Result<Counts> {
         let (rows, lambda) = self.queue_input(Some(annotator)).await?;
-        let left = queue::order(&rows, queue, lambda, &labeled_per_category(&rows)).len();
-        let reliable = rows.iter().filter(|r| queue::is_reliable(r, lambda)).count();
+        let left = queue::order(&rows, queue, &lambda, &labeled_per_category(&rows)).len();
+        let reliable = rows.iter().filter(|r| queue::is_reliable(r, &lambda)).count();
         Ok(Counts {
             labeled_today: self.store.labels_given_since(annotator, &local_midnight_utc()).await?,
             left_in_queue: left,

@@ -9,21 +9,28 @@
 //! typed progress, can be cancelled, survive panics as `failed` jobs, and are found
 //! `interrupted` and restartable after the process was killed.
 
+mod audit;
 mod bootstrap;
 mod error;
 pub mod jobs;
 mod labeling;
 pub mod queue;
+mod review;
 mod scoring;
 mod simulate;
 mod training;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use emrel_core::drift::AlarmThresholds;
 use emrel_core::model::Trainer;
 use emrel_store::{JobRecord, Store};
 use serde::{Deserialize, Serialize};
 
+pub use audit::{
+    AuditItem, AuditOptions, AuditSummary, CONFIDENCE_EDGES, StratumView, bin_label, confidence_bin,
+};
 pub use bootstrap::{
     BootstrapOptions, BootstrapReport, IterationReport, RollbackReport, StopReason,
 };
@@ -32,7 +39,8 @@ pub use emrel_store::{IterationId, JobId, LabelEventId, ModelVersionId, PairId};
 pub use error::{EngineError, ErrorCode, Result};
 pub use jobs::{JobContext, JobEvent, NullSink, ProgressSink, VecSink};
 pub use labeling::{Counts, EntityView, Item, LabelView, RelationChoice, Suggestion, UndoView};
-pub use queue::{Queue, QueueKind, QueueOrder};
+pub use queue::{Lambda, Queue, QueueKind, QueueOrder};
+pub use review::{Corruption, IterationReview, ReviewAction};
 pub use scoring::{Metrics, Prf};
 pub use simulate::{SimulateOptions, SimulationRow, Strategy};
 pub use training::{ModelInfo, TrainOptions, TrainReport};
@@ -52,6 +60,35 @@ pub struct Settings {
     pub gold_fraction: f64,
     /// The promotion gate: a new model may fall at most this many F1 points below the current.
     pub tolerance_points: f64,
+    /// Per-relation λ set by reviewers (overrides `threshold` for that relation).
+    pub relation_thresholds: BTreeMap<String, f64>,
+    /// Relations reviewers froze: no more automatic admissions.
+    pub frozen_relations: BTreeSet<String>,
+    /// Quarantine an iteration automatically when its drift metrics raise an alarm.
+    pub auto_quarantine: bool,
+    /// The drift alarm thresholds.
+    pub alarm_thresholds: AlarmThresholds,
+    /// Audit: the precision an iteration must reach to be accepted.
+    pub audit_target: f64,
+    /// Audit: items drawn per stratum (iteration × relation × confidence bin), at least.
+    pub audit_per_stratum: usize,
+}
+
+impl Settings {
+    /// λ as admission applies it, with the reviewers' per-relation thresholds and frozen
+    /// relations.
+    pub fn lambda(&self) -> Lambda {
+        self.lambda_with(self.threshold)
+    }
+
+    /// The same with another default threshold (a bootstrapping run's own λ).
+    pub fn lambda_with(&self, default: f64) -> Lambda {
+        Lambda {
+            default,
+            per_relation: self.relation_thresholds.clone(),
+            frozen: self.frozen_relations.clone(),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -62,6 +99,12 @@ impl Default for Settings {
             per_relation_cap: None,
             gold_fraction: 0.2,
             tolerance_points: 1.0,
+            relation_thresholds: BTreeMap::new(),
+            frozen_relations: BTreeSet::new(),
+            auto_quarantine: true,
+            alarm_thresholds: AlarmThresholds::default(),
+            audit_target: 0.9,
+            audit_per_stratum: 20,
         }
     }
 }
@@ -125,6 +168,16 @@ impl Project {
         if !(0.0..=1.0).contains(&settings.threshold) || settings.batch_size == 0 {
             return Err(EngineError::Invalid(
                 "the threshold must lie in 0..1 and the batch size be positive".into(),
+            ));
+        }
+        if let Some((r, t)) =
+            settings.relation_thresholds.iter().find(|(_, t)| !(0.0..=1.0).contains(*t))
+        {
+            return Err(EngineError::Invalid(format!("the threshold {t} of {r} is not in 0..1")));
+        }
+        if !(0.0..=1.0).contains(&settings.audit_target) || settings.audit_per_stratum == 0 {
+            return Err(EngineError::Invalid(
+                "the audit target must lie in 0..1 and the sample per stratum be positive".into(),
             ));
         }
         let json = serde_json::to_string(settings).map_err(error::json_err)?;

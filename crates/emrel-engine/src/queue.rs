@@ -11,7 +11,7 @@
 //! pseudo-random permutation per seed, so two annotators with different seeds see different
 //! orders and a restarted app shows the same one.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::str::FromStr;
 
@@ -96,19 +96,48 @@ impl FromStr for QueueKind {
 }
 
 /// splitmix64: a fixed pseudo-random key per (seed, pair).
-fn shuffle_key(seed: u64, pair: PairId) -> u64 {
+pub(crate) fn shuffle_key(seed: u64, pair: PairId) -> u64 {
     let mut z = seed ^ (pair.0 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
 }
 
+/// λ as admission applies it: a default threshold, raised (or lowered) per relation by
+/// reviewers, and relations frozen by reviewers that admit nothing.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Lambda {
+    pub default: f64,
+    pub per_relation: BTreeMap<String, f64>,
+    pub frozen: BTreeSet<String>,
+}
+
+impl Lambda {
+    /// A single threshold for every relation.
+    pub fn uniform(default: f64) -> Lambda {
+        Lambda { default, ..Lambda::default() }
+    }
+
+    /// The threshold of `relation`.
+    pub fn of(&self, relation: &str) -> f64 {
+        self.per_relation.get(relation).copied().unwrap_or(self.default)
+    }
+
+    /// Whether a prediction of `relation` with probability `p` may be admitted.
+    pub fn admits(&self, relation: &str, p: f64) -> bool {
+        !self.frozen.contains(relation) && p >= self.of(relation)
+    }
+}
+
 /// Whether a row belongs to the reliable set at threshold `lambda`: unlabeled, outside the gold
 /// split, and its top prediction is schema-valid and reaches λ.
-pub(crate) fn is_reliable(row: &QueueRow, lambda: f64) -> bool {
+pub(crate) fn is_reliable(row: &QueueRow, lambda: &Lambda) -> bool {
     row.label.is_none()
         && !row.in_gold_split
-        && row.score.as_ref().is_some_and(|s| s.top_valid && s.top_probability >= lambda)
+        && row
+            .score
+            .as_ref()
+            .is_some_and(|s| s.top_valid && lambda.admits(&s.top_relation, s.top_probability))
 }
 
 fn is_unlabeled(row: &QueueRow) -> bool {
@@ -148,7 +177,7 @@ fn sort(rows: &mut [&QueueRow], queue: &Queue) {
 pub fn order(
     rows: &[QueueRow],
     queue: &Queue,
-    lambda: f64,
+    lambda: &Lambda,
     labeled_per_category: &BTreeMap<String, usize>,
 ) -> Vec<PairId> {
     match queue.kind {
@@ -243,7 +272,7 @@ mod tests {
             row(5, "b", Some(0.8), Some("SAP")),
         ];
         let labeled = BTreeMap::from([("b".to_string(), 1usize)]);
-        let got = order(&rows, &Queue::seed_uncertain(), 0.7, &labeled);
+        let got = order(&rows, &Queue::seed_uncertain(), &Lambda::uniform(0.7), &labeled);
         // a has 0 labels → 1; then a (1) vs b (1) tie → a by name → 2; then b (1) < a (2) → 4.
         assert_eq!(got, vec![PairId(1), PairId(2), PairId(4), PairId(3)]);
     }
@@ -257,7 +286,24 @@ mod tests {
             row(4, "a", None, None),
         ];
         rows[1].skips = 1;
-        let got = order(&rows, &Queue::uncertain(), 0.7, &BTreeMap::new());
+        let got = order(&rows, &Queue::uncertain(), &Lambda::uniform(0.7), &BTreeMap::new());
         assert_eq!(got, vec![PairId(3), PairId(1), PairId(2)]);
+    }
+}
+
+#[cfg(test)]
+mod lambda_tests {
+    use super::*;
+
+    #[test]
+    fn per_relation_thresholds_and_frozen_relations() {
+        let mut l = Lambda::uniform(0.7);
+        assert!(l.admits("SAP", 0.7));
+        l.per_relation.insert("SAP".into(), 0.9);
+        l.frozen.insert("DAP".into());
+        assert!(!l.admits("SAP", 0.85), "SAP's raised threshold applies");
+        assert!(l.admits("SAP", 0.9));
+        assert!(!l.admits("DAP", 0.99), "a frozen relation admits nothing");
+        assert!(l.admits("TeAP", 0.75), "other relations keep the default");
     }
 }

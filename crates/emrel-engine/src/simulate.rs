@@ -20,6 +20,7 @@ use crate::bootstrap::{BootstrapOptions, Step, check_options};
 use crate::error::{EngineError, Result, json_err};
 use crate::jobs::{JobContext, JobStart, ProgressSink, run_job};
 use crate::queue::Queue;
+use crate::review::Corruption;
 use crate::{CancelToken, Project};
 
 /// How the simulated annotator picks what to label after the seed.
@@ -44,6 +45,9 @@ pub struct SimulateOptions {
     pub human_per_iteration: Option<usize>,
     /// Seed of the random queue order.
     pub seed: u64,
+    /// Deliberately corrupt one iteration's admitted labels (to test the drift alarms).
+    #[serde(default)]
+    pub corrupt: Option<Corruption>,
 }
 
 impl Default for SimulateOptions {
@@ -55,6 +59,7 @@ impl Default for SimulateOptions {
             human_budget: 0,
             human_per_iteration: None,
             seed: 1,
+            corrupt: None,
         }
     }
 }
@@ -70,6 +75,9 @@ pub struct SimulationRow {
     pub f1: f64,
     /// Share of this round's admitted labels equal to gold (`None` when nothing was admitted).
     pub auto_precision: Option<f64>,
+    /// `seed` for the seed-only model, else the iteration's status (`active`, `rejected`,
+    /// `quarantined`).
+    pub status: String,
     pub seconds: f64,
 }
 
@@ -171,6 +179,7 @@ impl Project {
             recall: m.recall,
             f1: m.f1,
             auto_precision: None,
+            status: "seed".into(),
             seconds: started.elapsed().as_secs_f64(),
         }];
         let rounds = options.bootstrap.max_iterations.unwrap_or(5).max(1);
@@ -197,7 +206,10 @@ impl Project {
                 ctx.phase(format!("the simulated annotator labels {} pairs", picked.len()));
                 budget -= self.reveal(&picked, gold, LabelSource::Human).await?;
             }
-            let report = match self.run_iteration(ctx, &options.bootstrap, h > 0).await? {
+            let report = match self
+                .run_iteration(ctx, &options.bootstrap, h > 0, options.corrupt.as_ref())
+                .await?
+            {
                 Step::Stop(_) => break,
                 Step::Done(r) => r,
             };
@@ -219,6 +231,7 @@ impl Project {
                 recall: m.recall,
                 f1: m.f1,
                 auto_precision,
+                status: report.status.clone(),
                 seconds: round.elapsed().as_secs_f64(),
             });
             rejections = if report.promoted { 0 } else { rejections + 1 };

@@ -254,6 +254,14 @@ async fn append_in(tx: &mut Transaction<'_, Sqlite>, w: &LabelWrite) -> Result<L
     append_undoing(tx, w, None).await
 }
 
+/// Appends one label event inside the caller's transaction.
+pub(crate) async fn append_label_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    w: &LabelWrite,
+) -> Result<LabelEventId> {
+    append_in(tx, w).await
+}
+
 async fn append_undoing(
     tx: &mut Transaction<'_, Sqlite>,
     w: &LabelWrite,

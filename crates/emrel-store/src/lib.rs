@@ -9,6 +9,7 @@ mod import;
 mod jobs;
 mod labels;
 mod models;
+mod review;
 mod stats;
 
 use std::path::{Path, PathBuf};
@@ -31,6 +32,7 @@ pub use labels::{
 pub use models::{
     Admission, IterationRecord, IterationStatus, ModelStatus, ModelVersionRecord, ScoreRecord,
 };
+pub use review::{AdmittedLabel, JudgementRecord, JudgementWrite};
 pub use stats::{CategoryStats, Stats};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");

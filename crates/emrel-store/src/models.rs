@@ -117,6 +117,13 @@ pub struct IterationRecord {
     pub started_at: String,
     pub finished_at: Option<String>,
     pub job: Option<JobId>,
+    /// Drift metrics computed when the iteration's model was trained (JSON of
+    /// `emrel_core::drift::IterationDrift`).
+    pub drift_json: Option<String>,
+    /// Alarms raised then (JSON array of `emrel_core::drift::Alarm`).
+    pub alarms_json: Option<String>,
+    /// `accepted` once a reviewer accepted the iteration.
+    pub review: Option<String>,
 }
 
 /// One confident prediction to admit as an automatic label.
@@ -132,7 +139,7 @@ const MODEL_COLUMNS: &str = "model_version_id, model, preset, dir, status, train
 
 const ITERATION_COLUMNS: &str = "iteration_id, idx, status, model_version_id, \
      base_model_version_id, threshold, batch_size, per_relation_cap, admitted, metrics_json, \
-     started_at, finished_at, job_id";
+     started_at, finished_at, job_id, drift_json, alarms_json, review";
 
 fn iteration_record(r: &SqliteRow) -> Result<IterationRecord> {
     Ok(IterationRecord {
@@ -149,6 +156,9 @@ fn iteration_record(r: &SqliteRow) -> Result<IterationRecord> {
         started_at: r.get(10),
         finished_at: r.get(11),
         job: r.get::<Option<i64>, _>(12).map(JobId),
+        drift_json: r.get(13),
+        alarms_json: r.get(14),
+        review: r.get(15),
     })
 }
 

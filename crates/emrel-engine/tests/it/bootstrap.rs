@@ -54,6 +54,8 @@ async fn gold_split_is_stratified_by_relation_and_frozen_on_first_training() {
 async fn rollback_restores_label_counts_per_source_and_the_previous_model() {
     let dir = tempfile::tempdir().unwrap();
     let project = demo_project(dir.path(), 150, 4).await;
+    // These tests are about the loop and the promotion gate; the drift alarms have their own.
+    crate::without_auto_quarantine(&project).await;
     label_from_gold(&project, 300, "ann").await;
     let options = BootstrapOptions {
         train: tiny(4),
@@ -116,6 +118,8 @@ async fn rollback_restores_label_counts_per_source_and_the_previous_model() {
 async fn simulation_with_a_tiny_model_runs_the_full_loop() {
     let dir = tempfile::tempdir().unwrap();
     let project = demo_project(dir.path(), 300, 1).await;
+    // These tests are about the loop and the promotion gate; the drift alarms have their own.
+    crate::without_auto_quarantine(&project).await;
     let options = SimulateOptions {
         bootstrap: BootstrapOptions {
             train: tiny(8),
@@ -129,6 +133,7 @@ async fn simulation_with_a_tiny_model_runs_the_full_loop() {
         human_budget: 150,
         human_per_iteration: None,
         seed: 1,
+        corrupt: None,
     };
     let rows = project.simulate(&options, Arc::new(NullSink), CancelToken::new()).await.unwrap();
     assert!(rows.len() >= 2, "{rows:?}");

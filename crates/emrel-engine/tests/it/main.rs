@@ -5,6 +5,7 @@
 mod bootstrap;
 mod jobs;
 mod labeling;
+mod review;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -58,4 +59,11 @@ pub async fn label_from_gold(project: &Project, n: usize, annotator: &str) -> Ve
         project.set_label(*p, r, annotator).await.unwrap();
     }
     pairs
+}
+
+/// Turns the drift alarms' automatic quarantine off.
+pub async fn without_auto_quarantine(project: &Project) {
+    let mut s = project.settings().await.unwrap();
+    s.auto_quarantine = false;
+    project.set_settings(&s).await.unwrap();
 }

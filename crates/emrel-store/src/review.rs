@@ -1,0 +1,217 @@
+//! Semantic-drift review data: the drift metrics and alarms stored with each iteration, the
+//! labels an iteration admitted (the audit's population), and audit judgements. A judgement and
+//! the label change it implies (a correct label is confirmed, a wrong one fixed; both become
+//! human labels) are written in one transaction.
+
+use std::collections::HashMap;
+
+use emrel_core::LabelSource;
+use sqlx::Row;
+
+use crate::ids::{IterationId, ModelVersionId, PairId};
+use crate::import::annotator_id;
+use crate::labels::{LabelAction, LabelWrite, append_label_in};
+use crate::{Result, Store, StoreError, now};
+
+/// A label an iteration admitted, as the iteration last wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdmittedLabel {
+    pub pair: PairId,
+    pub relation: String,
+    pub probability: f64,
+    /// The model that admitted it.
+    pub model_version: Option<ModelVersionId>,
+}
+
+/// One audit judgement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JudgementRecord {
+    pub iteration: IterationId,
+    pub pair: PairId,
+    /// The automatic label judged.
+    pub relation: String,
+    pub probability: f64,
+    pub confidence_bin: usize,
+    pub correct: bool,
+    pub right_relation: Option<String>,
+    pub annotator: Option<String>,
+    pub created_at: String,
+}
+
+/// A judgement to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JudgementWrite {
+    pub iteration: IterationId,
+    pub pair: PairId,
+    pub relation: String,
+    pub probability: f64,
+    pub confidence_bin: usize,
+    pub correct: bool,
+    /// Required when `correct` is false: the relation the pair should have.
+    pub right_relation: Option<String>,
+    pub annotator: String,
+}
+
+impl Store {
+    /// Stores an iteration's drift metrics and alarms (JSON).
+    pub async fn set_iteration_drift(
+        &self,
+        id: IterationId,
+        drift_json: &str,
+        alarms_json: &str,
+    ) -> Result<()> {
+        sqlx::query("UPDATE iteration SET drift_json = ?, alarms_json = ? WHERE iteration_id = ?")
+            .bind(drift_json)
+            .bind(alarms_json)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a reviewer's acceptance (`Some("accepted")`) or clears it.
+    pub async fn set_iteration_review(&self, id: IterationId, review: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE iteration SET review = ? WHERE iteration_id = ?")
+            .bind(review)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The labels iteration `id` admitted, each as the iteration last wrote it (later human
+    /// confirmations, fixes and reverts do not change this list), ordered by pair.
+    pub async fn admitted_labels(&self, id: IterationId) -> Result<Vec<AdmittedLabel>> {
+        let rows = sqlx::query(
+            "SELECT e.pair_id, e.relation, e.probability, e.model_version_id FROM label_event e
+             JOIN (SELECT pair_id, MAX(label_event_id) AS last FROM label_event
+                   WHERE iteration_id = ? AND source = 'auto' AND action = 'admit'
+                   GROUP BY pair_id) x ON x.last = e.label_event_id
+             ORDER BY e.pair_id",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| AdmittedLabel {
+                pair: PairId(r.get(0)),
+                relation: r.get(1),
+                probability: r.get::<Option<f64>, _>(2).unwrap_or(0.0),
+                model_version: r.get::<Option<i64>, _>(3).map(ModelVersionId),
+            })
+            .collect())
+    }
+
+    /// Rewrites admitted labels of an iteration (the simulation's deliberate corruption): each
+    /// `(pair, relation)` gets a new admission event with the original provenance.
+    pub async fn readmit_labels(
+        &self,
+        id: IterationId,
+        changes: &[(PairId, String)],
+    ) -> Result<usize> {
+        let originals: HashMap<PairId, AdmittedLabel> =
+            self.admitted_labels(id).await?.into_iter().map(|a| (a.pair, a)).collect();
+        let threshold: f64 =
+            sqlx::query_scalar("SELECT threshold FROM iteration WHERE iteration_id = ?")
+                .bind(id.0)
+                .fetch_one(&self.pool)
+                .await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for (pair, relation) in changes {
+            let a = originals.get(pair).ok_or_else(|| {
+                StoreError::Invalid(format!("iteration row {id} did not admit pair {pair}"))
+            })?;
+            let w = LabelWrite {
+                pair: *pair,
+                relation: Some(relation.clone()),
+                source: LabelSource::Auto,
+                action: LabelAction::Admit,
+                annotator: None,
+                model_version: a.model_version,
+                iteration: Some(id),
+                probability: Some(a.probability),
+                threshold: Some(threshold),
+            };
+            append_label_in(&mut tx, &w).await?;
+        }
+        tx.commit().await?;
+        Ok(changes.len())
+    }
+
+    /// Records a judgement and, in the same transaction, makes the pair's label human: a correct
+    /// automatic label is confirmed, a wrong one fixed to `right_relation`. Judging a pair twice
+    /// replaces nothing: it is an error.
+    pub async fn record_judgement(&self, j: &JudgementWrite) -> Result<()> {
+        if !j.correct && j.right_relation.is_none() {
+            return Err(StoreError::Invalid("a wrong label needs the right relation".into()));
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let annotator = annotator_id(&mut tx, &mut HashMap::new(), &j.annotator).await?;
+        let done: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_judgement WHERE iteration_id = ? AND pair_id = ?",
+        )
+        .bind(j.iteration.0)
+        .bind(j.pair.0)
+        .fetch_one(&mut *tx)
+        .await?;
+        if done > 0 {
+            return Err(StoreError::Invalid(format!(
+                "pair {} of iteration row {} is judged already",
+                j.pair, j.iteration
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO audit_judgement (iteration_id, pair_id, relation, probability,
+                 confidence_bin, correct, right_relation, annotator_id, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(j.iteration.0)
+        .bind(j.pair.0)
+        .bind(&j.relation)
+        .bind(j.probability)
+        .bind(j.confidence_bin as i64)
+        .bind(j.correct)
+        .bind(&j.right_relation)
+        .bind(annotator)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        let (relation, action) = if j.correct {
+            (j.relation.as_str(), LabelAction::Confirm)
+        } else {
+            (j.right_relation.as_deref().unwrap_or_default(), LabelAction::Fix)
+        };
+        let w = LabelWrite::human(j.pair, relation, action, &j.annotator);
+        append_label_in(&mut tx, &w).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The judgements of an iteration's audit, oldest first.
+    pub async fn judgements(&self, id: IterationId) -> Result<Vec<JudgementRecord>> {
+        let rows = sqlx::query(
+            "SELECT j.iteration_id, j.pair_id, j.relation, j.probability, j.confidence_bin,
+                    j.correct, j.right_relation, a.name, j.created_at
+             FROM audit_judgement j LEFT JOIN annotator a ON a.annotator_id = j.annotator_id
+             WHERE j.iteration_id = ? ORDER BY j.audit_judgement_id",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| JudgementRecord {
+                iteration: IterationId(r.get(0)),
+                pair: PairId(r.get(1)),
+                relation: r.get(2),
+                probability: r.get(3),
+                confidence_bin: r.get::<i64, _>(4) as usize,
+                correct: r.get(5),
+                right_relation: r.get(6),
+                annotator: r.get(7),
+                created_at: r.get(8),
+            })
+            .collect())
+    }
+}
