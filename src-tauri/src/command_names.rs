@@ -20,5 +20,12 @@ pub const COMMANDS: &[&str] = &[
     "start_training",
     "start_bootstrap",
     "cancel_job",
+    "review_overview",
+    "review_action",
+    "rollback_iteration",
+    "relation_setting",
+    "audit_summary",
+    "audit_next",
+    "audit_judge",
     "export_corpus",
 ];

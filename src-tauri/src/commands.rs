@@ -4,7 +4,7 @@
 
 use emrel_engine::PairId;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::state::App;
 use crate::views::*;
 use crate::{corpus, jobs};
@@ -162,6 +162,54 @@ commands! {
     /// Asks the running job to stop at its next checkpoint.
     async fn cancel_job(app) -> bool {
         Ok(app.cancel_job())
+    }
+
+    /// Iterations with their drift metrics and alarms, and the relations' review settings.
+    async fn review_overview(app) -> ReviewOverview {
+        app.review_overview().await
+    }
+
+    /// Accepts or quarantines an iteration.
+    async fn review_action(app, iteration: i64, action: ReviewActionKind) -> IterationReviewView {
+        Ok(app.project().await?.review_iteration(iteration, action.into()).await?.into())
+    }
+
+    /// Starts rolling back an iteration and every later one; progress arrives as `job` events.
+    async fn rollback_iteration(app, iteration: i64) -> () {
+        let project = app.project().await?;
+        jobs::spawn(app, move |sink, cancel| async move { project.rollback(iteration, sink, cancel).await })
+    }
+
+    /// Sets a relation's own λ (`null`: the project's) and freezes or thaws it.
+    async fn relation_setting(app, relation: String, threshold: Option<f64>, frozen: bool) -> ReviewOverview {
+        if threshold.is_some_and(|t| !(0.0..=1.0).contains(&t)) {
+            return Err(Error::new(ErrorCode::Invalid, "λ is a probability between 0 and 1"));
+        }
+        let project = app.project().await?;
+        project.set_relation_threshold(&relation, threshold).await?;
+        project.freeze_relation(&relation, frozen).await?;
+        app.review_overview().await
+    }
+
+    /// The audit of an iteration so far: strata, the precision estimate and the decision.
+    async fn audit_summary(app, iteration: i64) -> AuditSummaryView {
+        Ok(app.project().await?.audit_summary(iteration, None).await?.into())
+    }
+
+    /// The next item of an iteration's audit sample; `null` when the sample is judged.
+    async fn audit_next(app, iteration: i64) -> Option<AuditItemView> {
+        let project = app.project().await?;
+        let Some(a) = project.audit_next(iteration, None).await? else { return Ok(None) };
+        let sentence = project.store().pair(a.item.pair).await?.sentence_id;
+        let item = ItemView::new(a.item, app.sentence_entities(sentence).await);
+        Ok(Some(AuditItemView { iteration: a.iteration, label: a.label, item, remaining: a.remaining }))
+    }
+
+    /// Judges an audited label: `relation` is `null` when the automatic label is right, else the
+    /// right relation (`none` allowed), which becomes the pair's human label.
+    async fn audit_judge(app, iteration: i64, pair: i64, relation: Option<String>) -> AuditSummaryView {
+        let project = app.project().await?;
+        Ok(project.judge(iteration, PairId(pair), relation.as_deref(), app.annotator()).await?.into())
     }
 
     /// Exports the corpus with the chosen filters, streaming `progress` events.

@@ -12,7 +12,7 @@ use tokio::sync::RwLock;
 use crate::error::{Error, ErrorCode, Result};
 use crate::views::{
     EntityTypeView, EntityView, IterationView, JobView, ProgressView, ProjectView, RecentProject,
-    RelationView, Startup, TrainingOverview,
+    RelationSettingView, RelationView, ReviewOverview, Startup, TrainingOverview,
 };
 
 /// Entities per sentence id, built in the background when a project opens.
@@ -186,6 +186,34 @@ impl App {
             settings: project.settings().await?.into(),
             reliable: counts.reliable,
             jobs: project.jobs().await?.into_iter().take(20).map(JobView::from).collect(),
+            running: self.job_running(),
+        })
+    }
+
+    /// What the review view shows: every iteration with its drift metrics and alarms, and the
+    /// relations' review settings.
+    pub async fn review_overview(&self) -> Result<ReviewOverview> {
+        let project = self.project().await?;
+        let settings = project.settings().await?;
+        let relations = project
+            .store()
+            .schema()
+            .relations
+            .iter()
+            .filter(|r| r.name != emrel_core::NONE)
+            .map(|r| RelationSettingView {
+                relation: r.name.clone(),
+                threshold: settings.relation_thresholds.get(&r.name).copied(),
+                frozen: settings.frozen_relations.contains(&r.name),
+            })
+            .collect();
+        Ok(ReviewOverview {
+            iterations: project.review().await?.into_iter().map(Into::into).collect(),
+            relations,
+            threshold: settings.threshold,
+            auto_quarantine: settings.auto_quarantine,
+            audit_target: settings.audit_target,
+            audit_per_stratum: settings.audit_per_stratum,
             running: self.job_running(),
         })
     }

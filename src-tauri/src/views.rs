@@ -648,3 +648,268 @@ pub struct ExportReport {
     /// Labels written per source.
     pub by_source: BTreeMap<String, usize>,
 }
+
+/// A drift alarm: a metric of an iteration (or of one of its relations; `*` for the whole
+/// iteration) crossed its threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct AlarmView {
+    #[ts(type = "number")]
+    pub iteration: i64,
+    pub relation: String,
+    /// `jsd`, `f1_drop`, `churn_auto`, `churn_human`, `share_ratio` or `centroid_similarity`.
+    pub metric: String,
+    pub value: f64,
+    pub threshold: f64,
+}
+
+impl From<emrel_core::drift::Alarm> for AlarmView {
+    fn from(a: emrel_core::drift::Alarm) -> Self {
+        AlarmView {
+            iteration: a.iteration,
+            relation: a.relation,
+            metric: a.metric,
+            value: a.value,
+            threshold: a.threshold,
+        }
+    }
+}
+
+/// Drift metrics of one relation in one iteration.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct RelationDriftView {
+    pub relation: String,
+    pub admitted: usize,
+    /// Share of the relation among the iteration's admitted labels.
+    pub share: f64,
+    /// Share among the human labels (the prior).
+    pub prior_share: f64,
+    pub confidence_mean: f64,
+    /// Admitted confidences in 10 bins over [0, 1].
+    pub confidence_histogram: Vec<usize>,
+    pub centroid_similarity: Option<f64>,
+    pub seed_similarity_floor: Option<f64>,
+    pub mcintosh_curran: Option<f64>,
+    pub f1: Option<f64>,
+    pub previous_f1: Option<f64>,
+}
+
+impl From<emrel_core::drift::RelationDrift> for RelationDriftView {
+    fn from(r: emrel_core::drift::RelationDrift) -> Self {
+        RelationDriftView {
+            relation: r.relation,
+            admitted: r.admitted,
+            share: r.share,
+            prior_share: r.prior_share,
+            confidence_mean: r.confidence_mean,
+            confidence_histogram: r.confidence_histogram,
+            centroid_similarity: r.centroid_similarity,
+            seed_similarity_floor: r.seed_similarity_floor,
+            mcintosh_curran: r.mcintosh_curran,
+            f1: r.f1,
+            previous_f1: r.previous_f1,
+        }
+    }
+}
+
+/// Drift metrics of one iteration.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct IterationDriftView {
+    pub admitted: usize,
+    /// Jensen–Shannon divergence of the admitted label mix against the human prior.
+    pub jsd: f64,
+    pub churn_auto: Option<f64>,
+    pub churn_human: Option<f64>,
+    pub schema_violations: usize,
+    pub f1: Option<f64>,
+    pub previous_f1: Option<f64>,
+    /// Expected calibration error on the gold split after temperature scaling.
+    pub ece: Option<f64>,
+    pub temperature: Option<f64>,
+    pub relations: Vec<RelationDriftView>,
+}
+
+impl From<emrel_core::drift::IterationDrift> for IterationDriftView {
+    fn from(d: emrel_core::drift::IterationDrift) -> Self {
+        IterationDriftView {
+            admitted: d.admitted,
+            jsd: d.jsd,
+            churn_auto: d.churn_auto,
+            churn_human: d.churn_human,
+            schema_violations: d.schema_violations,
+            f1: d.f1,
+            previous_f1: d.previous_f1,
+            ece: d.ece,
+            temperature: d.temperature,
+            relations: d.relations.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// One iteration as the review view shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct IterationReviewView {
+    #[ts(type = "number")]
+    pub iteration: i64,
+    /// `active`, `rejected`, `quarantined` or `rolled_back`.
+    pub status: String,
+    pub accepted: bool,
+    pub admitted: usize,
+    /// Automatic labels of the iteration still current.
+    pub still_automatic: usize,
+    pub threshold: f64,
+    #[ts(type = "number | null")]
+    pub base_model_version: Option<i64>,
+    #[ts(type = "number | null")]
+    pub model_version: Option<i64>,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub drift: Option<IterationDriftView>,
+    /// Alarms under the thresholds in force now.
+    pub alarms: Vec<AlarmView>,
+    /// Alarms raised when the iteration was admitted.
+    pub admission_alarms: Vec<AlarmView>,
+}
+
+impl From<emrel_engine::IterationReview> for IterationReviewView {
+    fn from(r: emrel_engine::IterationReview) -> Self {
+        IterationReviewView {
+            iteration: r.iteration,
+            status: r.status,
+            accepted: r.accepted,
+            admitted: r.admitted,
+            still_automatic: r.still_automatic,
+            threshold: r.threshold,
+            base_model_version: r.base_model_version.map(|v| v.0),
+            model_version: r.model_version.map(|v| v.0),
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            drift: r.drift.map(Into::into),
+            alarms: r.alarms.into_iter().map(Into::into).collect(),
+            admission_alarms: r.admission_alarms.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// A relation's review settings: its own λ (none: the project's) and whether it is frozen.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct RelationSettingView {
+    pub relation: String,
+    pub threshold: Option<f64>,
+    pub frozen: bool,
+}
+
+/// Everything the review view shows.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ReviewOverview {
+    /// Oldest first.
+    pub iterations: Vec<IterationReviewView>,
+    /// The schema's relations (`none` excluded) with their review settings.
+    pub relations: Vec<RelationSettingView>,
+    /// The project's λ.
+    pub threshold: f64,
+    pub auto_quarantine: bool,
+    /// The precision an audit must establish to accept an iteration.
+    pub audit_target: f64,
+    pub audit_per_stratum: usize,
+    /// Whether a job started from this window is running.
+    pub running: bool,
+}
+
+/// A reviewer's decision on an iteration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewActionKind {
+    /// Its labels count as training data again and it is marked accepted.
+    Accept,
+    /// Its labels stay but are no longer trained on.
+    Quarantine,
+}
+
+impl From<ReviewActionKind> for emrel_engine::ReviewAction {
+    fn from(a: ReviewActionKind) -> Self {
+        match a {
+            ReviewActionKind::Accept => emrel_engine::ReviewAction::Accept,
+            ReviewActionKind::Quarantine => emrel_engine::ReviewAction::Quarantine,
+        }
+    }
+}
+
+/// One audit stratum (relation × confidence bin).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct StratumView {
+    pub relation: String,
+    pub bin: usize,
+    pub bin_label: String,
+    /// Labels in the stratum.
+    pub size: usize,
+    /// Items drawn for judgement.
+    pub sample: usize,
+    pub judged: usize,
+    pub correct: usize,
+    /// Wilson 95% interval of the stratum's precision.
+    pub low: f64,
+    pub high: f64,
+}
+
+/// The audit of one iteration so far.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct AuditSummaryView {
+    #[ts(type = "number")]
+    pub iteration: i64,
+    pub target: f64,
+    pub population: usize,
+    pub sample: usize,
+    pub judged: usize,
+    pub strata: Vec<StratumView>,
+    /// Stratified precision; `null` before any judgement.
+    pub precision: Option<f64>,
+    pub low: f64,
+    pub high: f64,
+    pub expected_wrong: Option<f64>,
+    /// `accept`, `roll_back` or `sample_more`.
+    pub decision: String,
+}
+
+impl From<emrel_engine::AuditSummary> for AuditSummaryView {
+    fn from(s: emrel_engine::AuditSummary) -> Self {
+        AuditSummaryView {
+            iteration: s.iteration,
+            target: s.target,
+            population: s.population,
+            sample: s.sample,
+            judged: s.judged,
+            strata: s
+                .strata
+                .into_iter()
+                .map(|t| StratumView {
+                    relation: t.relation,
+                    bin: t.bin,
+                    bin_label: t.bin_label,
+                    size: t.size,
+                    sample: t.sample,
+                    judged: t.judged,
+                    correct: t.correct,
+                    low: t.low,
+                    high: t.high,
+                })
+                .collect(),
+            precision: s.precision,
+            low: s.low,
+            high: s.high,
+            expected_wrong: s.expected_wrong,
+            decision: s.decision,
+        }
+    }
+}
+
+/// An item to judge in an audit: the pair (with no suggestion, score or provenance) and the
+/// automatic label under review.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct AuditItemView {
+    #[ts(type = "number")]
+    pub iteration: i64,
+    pub label: String,
+    pub item: ItemView,
+    /// Items of the sample left to judge, this one included.
+    pub remaining: usize,
+}

@@ -23,7 +23,7 @@ export interface KeyLike {
 }
 
 /** Whether the key goes to a form field rather than to the annotate view. */
-function typing(target: EventTarget | null | undefined): boolean {
+export function typing(target: EventTarget | null | undefined): boolean {
   if (!target || typeof (target as HTMLElement).tagName !== "string") return false;
   const el = target as HTMLElement;
   return el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName);

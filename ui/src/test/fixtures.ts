@@ -2,7 +2,16 @@
 // with undo, counts. Enough for the annotate view's logic to be tested without the Rust side.
 
 import { mockIPC } from "@tauri-apps/api/mocks";
-import type { CountsView, ItemView, ProjectView } from "../lib/backend";
+import type {
+  AlarmView,
+  AuditSummaryView,
+  CountsView,
+  IterationReviewView,
+  ItemView,
+  ProjectView,
+  RelationDriftView,
+  ReviewOverview,
+} from "../lib/backend";
 
 export const project: ProjectView = {
   path: "/tmp/demo.db",
@@ -94,4 +103,146 @@ export function mockBackend(opts: { pairs?: number[]; suggestion?: boolean; dela
     }
   });
   return { calls, labels };
+}
+
+// The review view's backend: four iterations (active and accepted, rejected, quarantined with
+// two alarms, rolled back), the schema's relations and a two-item audit sample.
+
+function relationDrift(relation: string, share: number, prior: number, f1: number | null): RelationDriftView {
+  return {
+    relation,
+    admitted: Math.round(share * 100),
+    share,
+    prior_share: prior,
+    confidence_mean: 0.9,
+    confidence_histogram: [0, 0, 0, 0, 0, 0, 1, 4, 10, 30],
+    centroid_similarity: relation === "none" ? null : 0.81,
+    seed_similarity_floor: relation === "none" ? null : 0.7,
+    mcintosh_curran: relation === "none" ? null : 1.3,
+    f1,
+    previous_f1: f1 === null ? null : f1 + 0.01,
+  };
+}
+
+function iteration(k: number, status: string, alarms: AlarmView[], accepted = false): IterationReviewView {
+  return {
+    iteration: k,
+    status,
+    accepted,
+    admitted: 100,
+    still_automatic: status === "rolled_back" ? 0 : 90 - k,
+    threshold: 0.9,
+    base_model_version: k,
+    model_version: k + 1,
+    started_at: "2025-01-01 10:00:00",
+    finished_at: "2025-01-01 10:05:00",
+    drift: {
+      admitted: 100,
+      jsd: k === 3 ? 0.142 : 0.03,
+      churn_auto: 0.02,
+      churn_human: 0.01,
+      schema_violations: 0,
+      f1: 0.7 + k * 0.02,
+      previous_f1: 0.7 + (k - 1) * 0.02,
+      ece: 0.04,
+      temperature: 1.3,
+      relations: [
+        relationDrift("DAP", 0.3, 0.4, 0.6 + k * 0.03),
+        relationDrift("SAP", k === 3 ? 0.6 : 0.3, 0.25, 0.7 + k * 0.01),
+        relationDrift("none", 0.1, 0.35, null),
+      ],
+    },
+    alarms,
+    admission_alarms: alarms,
+  };
+}
+
+/** Installs the review backend; the command named `fail` answers with an error. */
+export function mockReviewBackend(opts: { fail?: string } = {}) {
+  const calls: Call[] = [];
+  const iterations: IterationReviewView[] = [
+    iteration(1, "active", [], true),
+    iteration(2, "rejected", []),
+    iteration(3, "quarantined", [
+      { iteration: 3, relation: "*", metric: "jsd", value: 0.142, threshold: 0.1 },
+      { iteration: 3, relation: "SAP", metric: "share_ratio", value: 2.4, threshold: 2 },
+    ]),
+    iteration(4, "rolled_back", []),
+  ];
+  const relations = [
+    { relation: "DAP", threshold: null as number | null, frozen: false },
+    { relation: "SAP", threshold: null as number | null, frozen: false },
+  ];
+  // The audit sample: pair 1 admitted as SAP, pair 2 admitted as none.
+  const sample = [
+    { pair: 1, label: "SAP" },
+    { pair: 2, label: "none" },
+  ];
+  const judgements: { pair: number; relation: string | null }[] = [];
+  const overview = (): ReviewOverview => ({
+    iterations: structuredClone(iterations),
+    relations: structuredClone(relations),
+    threshold: 0.9,
+    auto_quarantine: true,
+    audit_target: 0.9,
+    audit_per_stratum: 30,
+    running: false,
+  });
+  const summary = (k: number): AuditSummaryView => {
+    const correct = judgements.filter((j) => j.relation === null).length;
+    const n = judgements.length;
+    return {
+      iteration: k,
+      target: 0.9,
+      population: 100,
+      sample: sample.length,
+      judged: n,
+      strata: [
+        { relation: "SAP", bin: 3, bin_label: "≥0.97", size: 60, sample: 1, judged: Math.min(n, 1), correct: Math.min(correct, 1), low: 0.2, high: 1 },
+        { relation: "none", bin: 2, bin_label: "0.90–0.97", size: 40, sample: 1, judged: Math.max(0, n - 1), correct: 0, low: 0, high: 0.8 },
+      ],
+      precision: n ? correct / n : null,
+      low: n ? 0.1 : 0,
+      high: n ? 0.95 : 1,
+      expected_wrong: n ? 40 : null,
+      decision: n === sample.length ? "roll_back" : "sample_more",
+    };
+  };
+  mockIPC(async (cmd, args) => {
+    const a = (args ?? {}) as Record<string, unknown>;
+    calls.push({ cmd, args: a });
+    if (cmd === opts.fail) throw { code: "invalid", message: `${cmd} refused: iteration ${a.iteration} is rolled back` };
+    switch (cmd) {
+      case "review_overview":
+        return overview();
+      case "review_action": {
+        const it = iterations.find((i) => i.iteration === a.iteration)!;
+        it.status = a.action === "accept" ? "active" : "quarantined";
+        it.accepted = a.action === "accept";
+        return structuredClone(it);
+      }
+      case "rollback_iteration":
+        return null;
+      case "relation_setting": {
+        const r = relations.find((x) => x.relation === a.relation)!;
+        r.threshold = a.threshold as number | null;
+        r.frozen = a.frozen as boolean;
+        return overview();
+      }
+      case "audit_summary":
+        return summary(a.iteration as number);
+      case "audit_next": {
+        const left = sample.filter((s) => !judgements.some((j) => j.pair === s.pair));
+        if (!left.length) return null;
+        // The engine strips the suggestion; this one keeps it to show the screen never prints it.
+        return { iteration: a.iteration, label: left[0].label, item: item(left[0].pair, true), remaining: left.length };
+      }
+      case "audit_judge":
+        judgements.push({ pair: a.pair as number, relation: a.relation as string | null });
+        return summary(a.iteration as number);
+      default:
+        throw { code: "invalid", message: `unexpected command ${cmd}` };
+    }
+  });
+  return { calls, judgements, iterations };
 }

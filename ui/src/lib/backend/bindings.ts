@@ -143,6 +143,110 @@ export type ProgressView = {
  */
 task: string, phase: string, done: number, total: number, };
 
+export type AlarmView = { iteration: number, relation: string, 
+/**
+ * `jsd`, `f1_drop`, `churn_auto`, `churn_human`, `share_ratio` or `centroid_similarity`.
+ */
+metric: string, value: number, threshold: number, };
+
+export type RelationDriftView = { relation: string, admitted: number, 
+/**
+ * Share of the relation among the iteration's admitted labels.
+ */
+share: number, 
+/**
+ * Share among the human labels (the prior).
+ */
+prior_share: number, confidence_mean: number, 
+/**
+ * Admitted confidences in 10 bins over [0, 1].
+ */
+confidence_histogram: Array<number>, centroid_similarity: number | null, seed_similarity_floor: number | null, mcintosh_curran: number | null, f1: number | null, previous_f1: number | null, };
+
+export type IterationDriftView = { admitted: number, 
+/**
+ * Jensen–Shannon divergence of the admitted label mix against the human prior.
+ */
+jsd: number, churn_auto: number | null, churn_human: number | null, schema_violations: number, f1: number | null, previous_f1: number | null, 
+/**
+ * Expected calibration error on the gold split after temperature scaling.
+ */
+ece: number | null, temperature: number | null, relations: Array<RelationDriftView>, };
+
+export type IterationReviewView = { iteration: number, 
+/**
+ * `active`, `rejected`, `quarantined` or `rolled_back`.
+ */
+status: string, accepted: boolean, admitted: number, 
+/**
+ * Automatic labels of the iteration still current.
+ */
+still_automatic: number, threshold: number, base_model_version: number | null, model_version: number | null, started_at: string, finished_at: string | null, drift: IterationDriftView | null, 
+/**
+ * Alarms under the thresholds in force now.
+ */
+alarms: Array<AlarmView>, 
+/**
+ * Alarms raised when the iteration was admitted.
+ */
+admission_alarms: Array<AlarmView>, };
+
+export type RelationSettingView = { relation: string, threshold: number | null, frozen: boolean, };
+
+export type ReviewOverview = { 
+/**
+ * Oldest first.
+ */
+iterations: Array<IterationReviewView>, 
+/**
+ * The schema's relations (`none` excluded) with their review settings.
+ */
+relations: Array<RelationSettingView>, 
+/**
+ * The project's λ.
+ */
+threshold: number, auto_quarantine: boolean, 
+/**
+ * The precision an audit must establish to accept an iteration.
+ */
+audit_target: number, audit_per_stratum: number, 
+/**
+ * Whether a job started from this window is running.
+ */
+running: boolean, };
+
+export type ReviewActionKind = "accept" | "quarantine";
+
+export type StratumView = { relation: string, bin: number, bin_label: string, 
+/**
+ * Labels in the stratum.
+ */
+size: number, 
+/**
+ * Items drawn for judgement.
+ */
+sample: number, judged: number, correct: number, 
+/**
+ * Wilson 95% interval of the stratum's precision.
+ */
+low: number, high: number, };
+
+export type AuditSummaryView = { iteration: number, target: number, population: number, sample: number, judged: number, strata: Array<StratumView>, 
+/**
+ * Stratified precision; `null` before any judgement.
+ */
+precision: number | null, low: number, high: number, expected_wrong: number | null, 
+/**
+ * `accept`, `roll_back` or `sample_more`.
+ */
+decision: string, };
+
+export type AuditItemView = { iteration: number, label: string, item: ItemView, 
+/**
+ * Items of the sample left to judge, this one included.
+ */
+remaining: number, };
+
 export type ExportFormat = "jsonl" | "brat" | "csv";
 
 export type ExportRequest = { format: ExportFormat, 
@@ -205,6 +309,20 @@ export interface Commands {
   start_bootstrap: { args: { request: BootstrapRequest }; result: null };
   /** Asks the running job to stop at its next checkpoint. */
   cancel_job: { args: {  }; result: boolean };
+  /** Iterations with their drift metrics and alarms, and the relations' review settings. */
+  review_overview: { args: {  }; result: ReviewOverview };
+  /** Accepts or quarantines an iteration. */
+  review_action: { args: { iteration: number; action: ReviewActionKind }; result: IterationReviewView };
+  /** Starts rolling back an iteration and every later one; progress arrives as `job` events. */
+  rollback_iteration: { args: { iteration: number }; result: null };
+  /** Sets a relation's own λ (`null`: the project's) and freezes or thaws it. */
+  relation_setting: { args: { relation: string; threshold: number | null; frozen: boolean }; result: ReviewOverview };
+  /** The audit of an iteration so far: strata, the precision estimate and the decision. */
+  audit_summary: { args: { iteration: number }; result: AuditSummaryView };
+  /** The next item of an iteration's audit sample; `null` when the sample is judged. */
+  audit_next: { args: { iteration: number }; result: AuditItemView | null };
+  /** Judges an audited label: `relation` is `null` when the automatic label is right, else the right relation (`none` allowed), which becomes the pair's human label. */
+  audit_judge: { args: { iteration: number; pair: number; relation: string | null }; result: AuditSummaryView };
   /** Exports the corpus with the chosen filters, streaming `progress` events. */
   export_corpus: { args: { request: ExportRequest }; result: ExportReport };
 }
@@ -233,5 +351,12 @@ export const COMMAND_NAMES = [
   "start_training",
   "start_bootstrap",
   "cancel_job",
+  "review_overview",
+  "review_action",
+  "rollback_iteration",
+  "relation_setting",
+  "audit_summary",
+  "audit_next",
+  "audit_judge",
   "export_corpus",
 ] as const;
