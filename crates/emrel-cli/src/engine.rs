@@ -50,6 +50,10 @@ pub struct ModelArgs {
     /// Weight the loss by inverse class frequency (on or off; the preset decides when absent).
     #[arg(long)]
     class_weighting: Option<bool>,
+    /// Start the character embedding from these vectors (word2vec text format, e.g. written by
+    /// `emrel embed`); the model's character dimension becomes theirs.
+    #[arg(long)]
+    char_vectors: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -122,6 +126,28 @@ pub struct SimulateArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct EmbedArgs {
+    /// Output file (word2vec text format); default `<project>.models/chars.vec`.
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+    /// Vector dimension.
+    #[arg(long, default_value_t = 128)]
+    dim: usize,
+    /// Largest distance of a context character.
+    #[arg(long, default_value_t = 5)]
+    window: usize,
+    /// Noise characters per (character, context) pair.
+    #[arg(long, default_value_t = 5)]
+    negatives: usize,
+    #[arg(long, default_value_t = 5)]
+    epochs: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, value_enum, default_value = "cpu")]
+    device: Device,
+}
+
+#[derive(Args, Debug)]
 pub struct RollbackArgs {
     /// Iteration to roll back (it and every later one).
     #[arg(long)]
@@ -148,7 +174,7 @@ impl ModelArgs {
             epochs: self.epochs,
             seed: self.seed,
             gold_fraction: self.gold_fraction,
-            char_vectors: None,
+            char_vectors: self.char_vectors.clone(),
         }
     }
 
@@ -402,6 +428,44 @@ pub async fn simulate(cli: &Cli, args: &SimulateArgs) -> anyhow::Result<()> {
             pct(r.f1),
             r.auto_precision.map_or("-".to_string(), pct),
             r.seconds
+        );
+    }
+    Ok(())
+}
+
+pub async fn embed(cli: &Cli, args: &EmbedArgs) -> anyhow::Result<()> {
+    let project = open(cli, None).await?;
+    let out = args.out.clone().unwrap_or_else(|| project.default_char_vectors_path());
+    let options = emrel_engine::EmbedOptions {
+        dim: args.dim,
+        window: args.window,
+        negatives: args.negatives,
+        epochs: args.epochs,
+        seed: args.seed,
+        ..emrel_engine::EmbedOptions::default()
+    };
+    let device = match args.device {
+        Device::Cpu => "cpu",
+        Device::Cuda => "cuda",
+        Device::Auto => "auto",
+    };
+    let spinner = crate::progress::spinner("skip-gram pretraining");
+    let r = project.embed(device, &options, &out).await.context("pretraining failed")?;
+    spinner.finish_and_clear();
+    project.close().await;
+    if cli.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "wrote {} character vectors of dimension {} to {} ({} sentences, {} pairs, final loss {:.4}, {:.1}s); train with --char-vectors {}",
+            r.vocab,
+            r.dims,
+            r.path.display(),
+            r.sentences,
+            r.pairs,
+            r.final_loss,
+            r.seconds,
+            r.path.display()
         );
     }
     Ok(())

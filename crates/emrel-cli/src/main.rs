@@ -44,6 +44,8 @@ enum Command {
     Bootstrap(engine::BootstrapArgs),
     /// Simulate annotators answering from gold labels while bootstrapping runs: a learning curve.
     Simulate(engine::SimulateArgs),
+    /// Pretrain character embeddings on the project's text (skip-gram, word2vec text output).
+    Embed(engine::EmbedArgs),
     /// Roll back bootstrapping iterations: revert their automatic labels, restore the model.
     Rollback(engine::RollbackArgs),
     /// List background jobs, or resume an interrupted one.
@@ -81,6 +83,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(a) => engine::eval(&cli, a).await,
         Command::Bootstrap(a) => engine::bootstrap(&cli, a).await,
         Command::Simulate(a) => engine::simulate(&cli, a).await,
+        Command::Embed(a) => engine::embed(&cli, a).await,
         Command::Rollback(a) => engine::rollback(&cli, a).await,
         Command::Jobs(a) => engine::jobs(&cli, a).await,
         Command::Drift(a) => review::drift(&cli, a).await,

@@ -311,7 +311,9 @@ impl Project {
                 &serde_json::to_string(&raised).map_err(json_err)?,
             )
             .await?;
-        let quarantined = settings.auto_quarantine && !raised.is_empty();
+        // An iteration that admitted nothing only retrained on new human labels: nothing to
+        // quarantine.
+        let quarantined = settings.auto_quarantine && it.admitted > 0 && !raised.is_empty();
         let passes_gate = trained.metrics.f1 >= previous_f1 - options.tolerance_points / 100.0;
         let promoted = passes_gate && !quarantined;
         let status = if quarantined {

@@ -11,6 +11,7 @@
 
 mod audit;
 mod bootstrap;
+mod embed;
 mod error;
 pub mod jobs;
 mod labeling;
@@ -34,6 +35,7 @@ pub use audit::{
 pub use bootstrap::{
     BootstrapOptions, BootstrapReport, IterationReport, RollbackReport, StopReason,
 };
+pub use embed::{EmbedOptions, EmbedSummary};
 pub use emrel_core::model::CancelToken;
 pub use emrel_store::{IterationId, JobId, LabelEventId, ModelVersionId, PairId};
 pub use error::{EngineError, ErrorCode, Result};

@@ -287,6 +287,12 @@ impl Project {
         let (new_scores, _) = run_model(self, new_dir, texts(&scored)?, Vec::new()).await?;
         let (new_churn, new_gold) = new_scores.split_at(churn_pairs.len());
 
+        // A flip is a regression: the base model predicted the pair's label and the new one
+        // does not (a flip towards the label is learning, not drift).
+        let label_of: HashMap<PairId, usize> = labels
+            .iter()
+            .filter_map(|l| class_index.get(l.relation.as_str()).map(|&i| (l.pair, i)))
+            .collect();
         let churn_of = |range: std::ops::Range<usize>| -> Option<f64> {
             if range.is_empty() || base_churn.is_empty() {
                 return None;
@@ -294,8 +300,10 @@ impl Project {
             let recs: Vec<&PairRecord> =
                 churn_pairs[range.clone()].iter().filter_map(|p| pairs.get(p)).collect();
             let before = predictions(&schema, &classes, &recs, &base_churn[range.clone()]);
-            let after = predictions(&schema, &classes, &recs, &new_churn[range]);
-            Some(drift::churn(&before, &after))
+            let after = predictions(&schema, &classes, &recs, &new_churn[range.clone()]);
+            let label: Vec<Option<usize>> =
+                churn_pairs[range].iter().map(|p| label_of.get(p).copied()).collect();
+            Some(drift::regression_churn(&before, &after, &label))
         };
         let churn_auto = churn_of(0..earlier_auto.len());
         let churn_human = churn_of(earlier_auto.len()..churn_pairs.len());
@@ -333,6 +341,7 @@ impl Project {
                 },
                 confidence_histogram: histogram(&confidences, 10, 0.0, 1.0),
                 f1: new_metrics.per_relation.get(rel).map(|p| p.f1),
+                support: new_metrics.per_relation.get(rel).map_or(0, |p| p.support),
                 previous_f1: previous_metrics
                     .as_ref()
                     .and_then(|m| m.per_relation.get(rel).map(|p| p.f1)),

@@ -28,7 +28,8 @@ pub mod zoo;
 
 pub use backend::{ComputeDevice, DeviceChoice, select_device};
 pub use embed::{
-    EmbedReport, load_char_vectors, pretrain_char_embeddings, pretrain_char_embeddings_on,
+    EmbedOptions, EmbedReport, load_char_vectors, pretrain_char_embeddings,
+    pretrain_char_embeddings_on,
 };
 pub use encode::{EncodeConfig, Vocab};
 pub use eval::evaluate_scorer;

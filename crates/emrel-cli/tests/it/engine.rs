@@ -133,6 +133,7 @@ fn simulate_prints_the_learning_curve_as_json() {
             "precision",
             "recall",
             "seconds",
+            "status",
             "total_labels"
         ]
     );
@@ -140,4 +141,101 @@ fn simulate_prints_the_learning_curve_as_json() {
     assert_eq!(rows[0]["human_labels"], 200);
     assert!(rows[0]["auto_precision"].is_null());
     assert_eq!(rows[2]["human_labels"], 260);
+}
+
+#[test]
+fn drift_json_lists_the_alarms_of_a_corrupted_iteration_and_audit_answers_from_gold() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("p.db");
+    ok(&project, &["demo", "--sentences", "300", "--seed", "1"]);
+    let sim = ok(
+        &project,
+        &[
+            "--json",
+            "simulate",
+            "--seed-labels",
+            "300",
+            "--model",
+            "cnn",
+            "--preset",
+            "tiny",
+            "--epochs",
+            "8",
+            "--batch-size",
+            "250",
+            "--threshold",
+            "0.5",
+            "--max-iterations",
+            "1",
+            "--corrupt-iteration",
+            "1",
+            "--corrupt-share",
+            "0.8",
+        ],
+    );
+    let rows: serde_json::Value = serde_json::from_str(&sim).unwrap();
+    assert_eq!(rows["rows"][1]["status"], "quarantined", "{sim}");
+    let v: serde_json::Value = serde_json::from_str(&ok(&project, &["--json", "drift"])).unwrap();
+    let alarms = v["alarms"].as_array().unwrap();
+    assert!(!alarms.is_empty(), "{v}");
+    for a in alarms {
+        assert_eq!(a["iteration"], 1);
+        for key in ["relation", "metric", "value", "threshold"] {
+            assert!(!a[key].is_null(), "{key} in {a}");
+        }
+    }
+    assert!(v["iterations"][0]["drift"]["jsd"].as_f64().is_some());
+    let text = ok(&project, &["drift"]);
+    assert!(text.contains("iteration 1 [quarantined]") && text.contains("ALARM"), "{text}");
+
+    let audit: serde_json::Value =
+        serde_json::from_str(&ok(&project, &["--json", "audit", "--simulate"])).unwrap();
+    assert_eq!(audit["judged"], audit["sample"]);
+    assert!(audit["precision"].as_f64().unwrap() < 0.5, "{audit}");
+    assert_eq!(audit["decision"], "roll_back");
+    let text = ok(&project, &["review", "accept", "1"]);
+    assert!(text.contains("iteration 1 is active (accepted)"), "{text}");
+    let bad = crate::emrel(&project, &["relation", "XYZ", "--freeze"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("`XYZ` is not a relation"));
+}
+
+#[test]
+fn embed_writes_character_vectors_that_training_starts_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("p.db");
+    ok(&project, &["demo", "--sentences", "60", "--seed", "2"]);
+    let out = ok(&project, &["embed", "--dim", "16", "--epochs", "1"]);
+    let path = dir.path().join("p.db.models/chars.vec");
+    assert!(out.contains(&path.display().to_string()), "{out}");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut header = text.lines().next().unwrap().split_whitespace();
+    let n: usize = header.next().unwrap().parse().unwrap();
+    assert_eq!(header.next(), Some("16"));
+    assert!(n > 50, "a vector per character of the corpus: {n}");
+    assert_eq!(text.lines().count(), n + 1);
+    label_from_gold_blocking(&project, 120);
+    let trained = ok(
+        &project,
+        &[
+            "--json",
+            "train",
+            "--model",
+            "cnn",
+            "--preset",
+            "tiny",
+            "--epochs",
+            "1",
+            "--char-vectors",
+            path.to_str().unwrap(),
+        ],
+    );
+    let r: serde_json::Value = serde_json::from_str(&trained).unwrap();
+    assert!(r["version"].as_i64().is_some(), "{trained}");
+    let config = std::fs::read_to_string(dir.path().join("p.db.models/v1/config.json"));
+    assert!(config.unwrap().contains("\"char_dim\": 16"), "the model took the vectors' dimension");
+}
+
+fn label_from_gold_blocking(project: &Path, n: usize) {
+    tokio::runtime::Runtime::new().unwrap().block_on(label_from_gold(project, n));
 }
