@@ -1,13 +1,14 @@
-//! The Tauri commands: each is a few lines into `emrel-engine` (or `corpus.rs`). They are
+//! The Tauri commands: each is a few lines into `emrel-engine`. They are
 //! declared through `commands!`, which also records every command's argument and result types
 //! so that `bindings.rs` can generate the TypeScript signatures from the same declaration.
 
 use emrel_engine::PairId;
+use emrel_engine::corpus::{self, CorpusPhase};
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::jobs;
 use crate::state::App;
 use crate::views::*;
-use crate::{corpus, jobs};
 
 /// A command's signature as the bindings generator sees it.
 pub struct Signature {
@@ -75,10 +76,18 @@ commands! {
 
     /// Imports a corpus into the open project, streaming `progress` events.
     async fn import_corpus(app, request: ImportRequest) -> ImportReport {
+        let options = request.options()?;
         let project = app.project().await?;
-        let report = corpus::import(project.store(), &request, &mut |p: &str, d: usize, t: usize| app.progress("import", p, d, t)).await?;
+        let mut progress = |p: CorpusPhase, d: usize, t: usize| app.progress("import", p.as_str(), d, t);
+        let outcome = corpus::import(project.store(), &options, &mut progress).await?;
         app.reindex().await;
-        Ok(report)
+        let s = &outcome.summary;
+        if s.documents_added + s.documents_unchanged == 0 && s.skipped.is_empty() {
+            let paths: Vec<&str> = request.paths.iter().map(|p| p.trim()).collect();
+            let message = format!("no {} documents found in {}", options.format.as_str(), paths.join(", "));
+            return Err(Error::new(ErrorCode::Input, message));
+        }
+        Ok(outcome.summary.into())
     }
 
     /// Corpus statistics of the open project (what `emrel stats --json` prints).
@@ -214,7 +223,9 @@ commands! {
 
     /// Exports the corpus with the chosen filters, streaming `progress` events.
     async fn export_corpus(app, request: ExportRequest) -> ExportReport {
+        let options = request.options()?;
         let project = app.project().await?;
-        corpus::export(project.store(), &request, &mut |p: &str, d: usize, t: usize| app.progress("export", p, d, t)).await
+        let mut progress = |p: CorpusPhase, d: usize, t: usize| app.progress("export", p.as_str(), d, t);
+        Ok(corpus::export(project.store(), &options, &mut progress).await?.into())
     }
 }

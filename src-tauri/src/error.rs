@@ -50,6 +50,9 @@ impl std::error::Error for Error {}
 impl From<emrel_engine::EngineError> for Error {
     fn from(e: emrel_engine::EngineError) -> Error {
         use emrel_engine::ErrorCode as E;
+        if let emrel_engine::EngineError::Store(store) = e {
+            return store.into();
+        }
         let code = match e.code() {
             E::Store => ErrorCode::Store,
             E::Model => ErrorCode::Model,
@@ -59,6 +62,7 @@ impl From<emrel_engine::EngineError> for Error {
             E::Invalid => ErrorCode::Invalid,
             E::NoModel => ErrorCode::NoModel,
             E::Io => ErrorCode::Io,
+            E::Input => ErrorCode::Input,
         };
         Error::new(code, e.to_string())
     }

@@ -9,7 +9,6 @@ pub mod bindings;
 #[cfg(test)]
 mod command_names;
 pub mod commands;
-mod corpus;
 pub mod error;
 mod jobs;
 mod state;

@@ -126,8 +126,15 @@ impl App {
                 if !demo.exists() {
                     std::fs::create_dir_all(&self.data_dir)
                         .map_err(|e| Error::io(&self.data_dir, e))?;
-                    let mut progress = |p: &str, d: usize, t: usize| self.progress("demo", p, d, t);
-                    crate::corpus::create_demo(&demo, demo_sentences(), &mut progress).await?;
+                    let mut progress =
+                        |p: emrel_engine::corpus::CorpusPhase, d: usize, t: usize| {
+                            self.progress("demo", p.as_str(), d, t)
+                        };
+                    let options = emrel_engine::corpus::DemoOptions {
+                        sentences: demo_sentences(),
+                        ..Default::default()
+                    };
+                    emrel_engine::corpus::demo(&demo, "demo", options, &mut progress).await?;
                     created_demo = true;
                 }
                 demo
@@ -336,7 +343,7 @@ fn demo_sentences() -> usize {
     std::env::var("EMREL_DEMO_SENTENCES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(crate::corpus::DEMO_SENTENCES)
+        .unwrap_or(emrel_engine::corpus::DemoOptions::default().sentences)
 }
 
 /// Builds the sentence → entities index from the project's pairs, off the command path.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 
 /// An entity type of the project's schema with its highlight colour.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -93,6 +93,37 @@ pub struct ImportReport {
     pub labels: usize,
     pub cross_sentence_relations: usize,
     pub skipped: Vec<String>,
+}
+
+impl ImportRequest {
+    /// The engine's import options.
+    pub fn options(&self) -> Result<emrel_engine::corpus::ImportOptions, Error> {
+        use emrel_engine::corpus::ImportFormat as F;
+        let paths: Vec<std::path::PathBuf> = self
+            .paths
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+            .map(std::path::PathBuf::from)
+            .collect();
+        if paths.is_empty() {
+            return Err(Error::new(ErrorCode::Invalid, "choose a file or folder to import"));
+        }
+        Ok(emrel_engine::corpus::ImportOptions {
+            format: match self.format {
+                ImportFormat::Ccks2017 => F::Ccks2017,
+                ImportFormat::Brat => F::Brat,
+                ImportFormat::Jsonl => F::Jsonl,
+            },
+            paths,
+            relations_as: if self.relations_as_gold {
+                emrel_core::LabelSource::Gold
+            } else {
+                emrel_core::LabelSource::Human
+            },
+            lenient: self.lenient,
+        })
+    }
 }
 
 impl From<emrel_store::ImportSummary> for ImportReport {
@@ -638,6 +669,38 @@ pub struct ExportRequest {
     pub iterations: Option<(i64, i64)>,
 }
 
+impl ExportRequest {
+    /// The engine's export options.
+    pub fn options(&self) -> Result<emrel_engine::corpus::ExportOptions, Error> {
+        use emrel_engine::corpus::ExportFormat as F;
+        let out = self.out.trim();
+        if out.is_empty() {
+            return Err(Error::new(ErrorCode::Invalid, "choose where to write the export"));
+        }
+        let sources = self
+            .sources
+            .iter()
+            .map(|s| {
+                s.parse::<emrel_core::LabelSource>()
+                    .map_err(|e| Error::new(ErrorCode::Invalid, format!("label source `{s}`: {e}")))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(emrel_engine::corpus::ExportOptions {
+            format: match self.format {
+                ExportFormat::Jsonl => F::Jsonl,
+                ExportFormat::Brat => F::Brat,
+                ExportFormat::Csv => F::Csv,
+            },
+            out: std::path::PathBuf::from(out),
+            filter: emrel_store::ExportFilter {
+                sources,
+                min_probability: self.min_probability,
+                iterations: self.iterations,
+            },
+        })
+    }
+}
+
 /// What an export wrote.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct ExportReport {
@@ -647,6 +710,18 @@ pub struct ExportReport {
     pub labels: usize,
     /// Labels written per source.
     pub by_source: BTreeMap<String, usize>,
+}
+
+impl From<emrel_engine::corpus::ExportSummary> for ExportReport {
+    fn from(s: emrel_engine::corpus::ExportSummary) -> Self {
+        ExportReport {
+            out: s.out.display().to_string(),
+            documents: s.documents,
+            sentences: s.sentences,
+            labels: s.labels,
+            by_source: s.by_source,
+        }
+    }
 }
 
 /// A drift alarm: a metric of an iteration (or of one of its relations; `*` for the whole

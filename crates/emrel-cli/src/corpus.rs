@@ -1,13 +1,17 @@
 //! Corpus verbs: init, demo, import, stats, export.
 
-use std::io::{BufWriter, Write};
+//! The work itself is `emrel_engine::corpus`, which the desktop app calls too; this file parses
+//! the arguments, draws the progress bars and prints the summaries.
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use emrel_core::{DocumentInput, LabelSource, PreparedDocument, Schema, prepare_document};
-use emrel_formats::export::{CSV_HEADER, csv_rows, write_jsonl_line};
-use emrel_store::{ExportFilter, Store};
+use emrel_core::{LabelSource, Schema};
+use emrel_engine::EngineError;
+use emrel_engine::corpus::{self, CorpusPhase, DemoOptions};
+use emrel_store::{ExportFilter, ImportSummary, Store};
+use indicatif::ProgressBar;
 
 use crate::Cli;
 use crate::progress::bar;
@@ -131,39 +135,54 @@ async fn open(cli: &Cli) -> anyhow::Result<Store> {
     Ok(Store::open(&cli.project).await?)
 }
 
-fn prepare_all(
-    schema: &Schema,
-    docs: Vec<DocumentInput>,
-    lenient: bool,
-) -> anyhow::Result<Vec<PreparedDocument>> {
-    let pb = bar(docs.len() as u64, "checking");
-    let mut out = Vec::with_capacity(docs.len());
-    for d in docs {
-        out.push(prepare_document(schema, d, lenient)?);
-        pb.inc(1);
-    }
-    pb.finish_and_clear();
-    Ok(out)
+/// Terminal progress for the engine's corpus operations: one bar per phase (nothing when
+/// output is piped).
+#[derive(Default)]
+struct Bars {
+    current: Option<(CorpusPhase, ProgressBar)>,
 }
 
-async fn store_docs(
-    cli: &Cli,
-    store: &Store,
-    prepared: Vec<PreparedDocument>,
-    format: &str,
-    skipped_lines: usize,
-) -> anyhow::Result<()> {
-    let pb = bar(prepared.len() as u64, "importing");
-    let summary = store
-        .import(&prepared, format, &mut |done, _| pb.set_position(done as u64))
-        .await
-        .context("import failed; the database is unchanged")?;
-    pb.finish_and_clear();
+impl Bars {
+    fn update(&mut self, phase: CorpusPhase, done: usize, total: usize) {
+        let label = match phase {
+            CorpusPhase::Checking => "checking",
+            CorpusPhase::Importing => "importing",
+            CorpusPhase::Writing => "exporting",
+            CorpusPhase::Generating | CorpusPhase::Reading => return,
+        };
+        if self.current.as_ref().is_none_or(|(p, _)| *p != phase) {
+            self.finish();
+            self.current = Some((phase, bar(total as u64, label)));
+        }
+        if let Some((_, pb)) = &self.current {
+            pb.set_length(total as u64);
+            pb.set_position(done as u64);
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some((_, pb)) = self.current.take() {
+            pb.finish_and_clear();
+        }
+    }
+}
+
+/// Store errors of an import (the transaction was rolled back) say that nothing changed.
+fn import_error(e: EngineError) -> anyhow::Error {
+    match e {
+        EngineError::Store(_) => {
+            anyhow::Error::new(e).context("import failed; the database is unchanged")
+        }
+        other => other.into(),
+    }
+}
+
+fn print_import(cli: &Cli, summary: &ImportSummary, skipped_lines: usize) -> anyhow::Result<()> {
     for s in &summary.skipped {
         eprintln!("skipped: {s}");
     }
     if cli.json {
-        println!("{}", serde_json::to_string(&summary)?);
+        println!("{}", serde_json::to_string(summary)?);
     } else {
         println!(
             "imported {} documents ({} already present): {} sentences, {} entities, {} pairs, {} labels",
@@ -193,41 +212,37 @@ async fn store_docs(
 }
 
 pub async fn demo(cli: &Cli, args: &DemoArgs) -> anyhow::Result<()> {
-    let store = match Store::open(&cli.project).await {
-        Ok(s) => s,
-        Err(emrel_store::StoreError::NoProject(_)) => {
-            Store::create(&cli.project, &project_name(cli), Schema::paper_default()).await?
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let docs = emrel_formats::demo::generate(args.sentences, args.seed);
-    let prepared = prepare_all(store.schema(), docs, false)?;
-    store_docs(cli, &store, prepared, "demo", 0).await?;
+    let options = DemoOptions { sentences: args.sentences, seed: args.seed };
+    let store =
+        corpus::open_or_create(&cli.project, &project_name(cli), Schema::paper_default()).await?;
+    let mut bars = Bars::default();
+    let summary = corpus::add_demo(&store, options, &mut |p, d, t| bars.update(p, d, t)).await;
+    bars.finish();
+    print_import(cli, &summary.map_err(import_error)?, 0)?;
     store.close().await;
     Ok(())
 }
 
 pub async fn import(cli: &Cli, args: &ImportArgs) -> anyhow::Result<()> {
     let store = open(cli).await?;
-    let (docs, skipped_lines) = match args.format {
-        ImportFormat::Ccks2017 => (emrel_formats::ccks2017::read(&args.paths)?, 0),
-        ImportFormat::Jsonl => (emrel_formats::jsonl::read(&args.paths)?, 0),
-        ImportFormat::Brat => {
-            let source = match args.relations_as {
-                RelationsAs::Human => LabelSource::Human,
-                RelationsAs::Gold => LabelSource::Gold,
-            };
-            let r = emrel_formats::brat::read(&args.paths, source)?;
-            (r.documents, r.skipped_lines.values().sum())
-        }
+    let options = corpus::ImportOptions {
+        format: match args.format {
+            ImportFormat::Ccks2017 => corpus::ImportFormat::Ccks2017,
+            ImportFormat::Brat => corpus::ImportFormat::Brat,
+            ImportFormat::Jsonl => corpus::ImportFormat::Jsonl,
+        },
+        paths: args.paths.clone(),
+        relations_as: match args.relations_as {
+            RelationsAs::Human => LabelSource::Human,
+            RelationsAs::Gold => LabelSource::Gold,
+        },
+        lenient: args.lenient,
     };
-    let format = match args.format {
-        ImportFormat::Ccks2017 => "ccks2017",
-        ImportFormat::Brat => "brat",
-        ImportFormat::Jsonl => "jsonl",
-    };
-    let prepared = prepare_all(store.schema(), docs, args.lenient)?;
-    store_docs(cli, &store, prepared, format, skipped_lines).await?;
+    let mut bars = Bars::default();
+    let outcome = corpus::import(&store, &options, &mut |p, d, t| bars.update(p, d, t)).await;
+    bars.finish();
+    let outcome = outcome.map_err(import_error)?;
+    print_import(cli, &outcome.summary, outcome.skipped_lines)?;
     store.close().await;
     Ok(())
 }
@@ -317,65 +332,32 @@ pub async fn export(cli: &Cli, args: &ExportArgs) -> anyhow::Result<()> {
         min_probability: args.min_probability,
         iterations: args.iterations.as_deref().map(parse_iterations).transpose()?,
     };
-    let docs = store.export(&filter).await?;
-    store.close().await;
-    let pb = bar(docs.len() as u64, "exporting");
-    let mut sentences = 0;
-    let mut labels = 0;
-    let out = &args.out;
-    let create = |p: &Path| {
-        std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))
+    let options = corpus::ExportOptions {
+        format: match args.format {
+            ExportFormat::Jsonl => corpus::ExportFormat::Jsonl,
+            ExportFormat::Brat => corpus::ExportFormat::Brat,
+            ExportFormat::Csv => corpus::ExportFormat::Csv,
+        },
+        out: args.out.clone(),
+        filter,
     };
-    match args.format {
-        ExportFormat::Jsonl => {
-            let mut w = BufWriter::new(create(out)?);
-            for d in &docs {
-                for s in &d.sentences {
-                    write_jsonl_line(&mut w, s)?;
-                    sentences += 1;
-                    labels += s.labels.len();
-                }
-                pb.inc(1);
-            }
-            w.flush()?;
-        }
-        ExportFormat::Csv => {
-            let mut w = csv::Writer::from_writer(BufWriter::new(create(out)?));
-            w.write_record(CSV_HEADER)?;
-            for d in &docs {
-                for s in &d.sentences {
-                    for row in csv_rows(s) {
-                        w.write_record(&row)?;
-                        labels += 1;
-                    }
-                    sentences += 1;
-                }
-                pb.inc(1);
-            }
-            w.flush()?;
-        }
-        ExportFormat::Brat => {
-            std::fs::create_dir_all(out)
-                .with_context(|| format!("cannot create {}", out.display()))?;
-            for d in &docs {
-                emrel_formats::brat::write(out, d)
-                    .with_context(|| format!("cannot write {}", out.join(&d.name).display()))?;
-                sentences += d.sentences.len();
-                labels += d.sentences.iter().map(|s| s.labels.len()).sum::<usize>();
-                pb.inc(1);
-            }
-        }
-    }
-    pb.finish_and_clear();
+    let mut bars = Bars::default();
+    let written = corpus::export(&store, &options, &mut |p, d, t| bars.update(p, d, t)).await;
+    bars.finish();
+    store.close().await;
+    let written = written?;
+    let out = &args.out;
     if cli.json {
         println!(
             "{}",
-            serde_json::json!({"out": out, "documents": docs.len(), "sentences": sentences, "labels": labels})
+            serde_json::json!({"out": out, "documents": written.documents, "sentences": written.sentences, "labels": written.labels})
         );
     } else {
         println!(
-            "wrote {} documents, {sentences} sentences, {labels} labels to {}",
-            docs.len(),
+            "wrote {} documents, {} sentences, {} labels to {}",
+            written.documents,
+            written.sentences,
+            written.labels,
             out.display()
         );
     }

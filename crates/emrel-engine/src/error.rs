@@ -1,6 +1,7 @@
 //! The engine's one error type. Front ends show its message and branch only on [`ErrorCode`]
 //! (the desktop app sends `{code, message}` to the UI), never on message text.
 
+use emrel_core::PrepareError;
 use emrel_core::model::ModelError;
 use emrel_store::StoreError;
 use serde::Serialize;
@@ -23,6 +24,12 @@ pub enum EngineError {
     NoModel(String),
     #[error("cannot use {path}: {message}")]
     Io { path: String, message: String },
+    /// A bad record in imported data (the message names `file:line`).
+    #[error(transparent)]
+    Input(#[from] PrepareError),
+    /// A file or folder of an export could not be created or written.
+    #[error("cannot {action} {path}: {message}")]
+    File { action: &'static str, path: String, message: String },
 }
 
 /// What a front end may branch on.
@@ -37,6 +44,7 @@ pub enum ErrorCode {
     Invalid,
     NoModel,
     Io,
+    Input,
 }
 
 impl EngineError {
@@ -49,7 +57,8 @@ impl EngineError {
             EngineError::Busy(_) => ErrorCode::Busy,
             EngineError::Invalid(_) => ErrorCode::Invalid,
             EngineError::NoModel(_) => ErrorCode::NoModel,
-            EngineError::Io { .. } => ErrorCode::Io,
+            EngineError::Io { .. } | EngineError::File { .. } => ErrorCode::Io,
+            EngineError::Input(_) => ErrorCode::Input,
         }
     }
 }

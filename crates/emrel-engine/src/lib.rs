@@ -1,6 +1,7 @@
 //! EMRel's use cases, shared by the CLI and the desktop app: labeling and annotation queues,
 //! training and evaluation, the bootstrapping loop with its iterations and rollback, background
-//! jobs, and the human-in-the-loop simulation.
+//! jobs, the human-in-the-loop simulation, and the corpus use cases (demo project, import,
+//! export; [`corpus`]).
 //!
 //! Everything goes through [`Project`], which owns the project's [`emrel_store::Store`] and a
 //! [`emrel_core::model::Trainer`]. The engine only sees that trait: the CLI and the desktop app
@@ -11,6 +12,7 @@
 
 mod audit;
 mod bootstrap;
+pub mod corpus;
 mod embed;
 mod error;
 pub mod jobs;

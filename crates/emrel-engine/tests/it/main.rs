@@ -3,6 +3,7 @@
 //! simulation with a tiny real model (emrel-ml's `tiny` preset, fixed seeds).
 
 mod bootstrap;
+mod corpus;
 mod jobs;
 mod labeling;
 mod review;

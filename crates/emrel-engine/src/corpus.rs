@@ -1,0 +1,307 @@
+//! Corpus use cases outside the labeling loop, shared by the CLI (`emrel demo`, `import`,
+//! `export`) and the desktop app (first-start demo project, the import and export views):
+//! creating the demo project, importing a corpus in one of the supported formats (read with
+//! `emrel-formats`, checked with `prepare_document`, written with `Store::import` in one
+//! transaction) and exporting the corpus with filters. Each reports its progress to a callback
+//! (a terminal bar, window events, or nothing).
+
+use std::collections::BTreeMap;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use emrel_core::{DocumentInput, LabelSource, PreparedDocument, Schema, prepare_document};
+use emrel_formats::export::{CSV_HEADER, ExportSentence, csv_rows, write_jsonl_line};
+use emrel_store::{ExportFilter, ImportSummary, Store, StoreError};
+use serde::Serialize;
+
+use crate::error::{EngineError, Result};
+
+/// The step a corpus operation is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CorpusPhase {
+    /// Generating the demo corpus.
+    Generating,
+    /// Reading files, or reading the project for an export.
+    Reading,
+    /// Checking documents against the schema (`done` of `total` documents).
+    Checking,
+    /// Writing documents into the project.
+    Importing,
+    /// Writing the export (`done` of `total` documents).
+    Writing,
+}
+
+impl CorpusPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CorpusPhase::Generating => "generating",
+            CorpusPhase::Reading => "reading",
+            CorpusPhase::Checking => "checking",
+            CorpusPhase::Importing => "importing",
+            CorpusPhase::Writing => "writing",
+        }
+    }
+}
+
+/// `progress(phase, done, total)`.
+pub type CorpusProgress<'a> = &'a mut (dyn FnMut(CorpusPhase, usize, usize) + Send);
+
+/// The formats a corpus can be imported from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportFormat {
+    /// CCKS 2017 task 2 folders (and the test-gold CSV).
+    Ccks2017,
+    /// brat standoff folders (`.txt` + `.ann`).
+    Brat,
+    /// EMRel's own JSONL (what an export writes).
+    Jsonl,
+}
+
+impl ImportFormat {
+    /// The name recorded with the imported documents.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportFormat::Ccks2017 => "ccks2017",
+            ImportFormat::Brat => "brat",
+            ImportFormat::Jsonl => "jsonl",
+        }
+    }
+}
+
+/// What to import and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportOptions {
+    pub format: ImportFormat,
+    /// Files or folders (searched recursively).
+    pub paths: Vec<PathBuf>,
+    /// The source brat `R` relations get: [`LabelSource::Human`] labels, or
+    /// [`LabelSource::Gold`] kept hidden for the simulation.
+    pub relations_as: LabelSource,
+    /// Skip bad records (each is reported in the summary) instead of stopping at the first.
+    pub lenient: bool,
+}
+
+impl ImportOptions {
+    pub fn new(format: ImportFormat, paths: Vec<PathBuf>) -> ImportOptions {
+        ImportOptions { format, paths, relations_as: LabelSource::Human, lenient: false }
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportOutcome {
+    pub summary: ImportSummary,
+    /// brat annotation lines of other kinds (events, attributes, notes) that were skipped.
+    pub skipped_lines: usize,
+}
+
+/// The demo corpus: how many sentences, from which seed (the same seed gives the same corpus).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoOptions {
+    pub sentences: usize,
+    pub seed: u64,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        DemoOptions { sentences: 6000, seed: 42 }
+    }
+}
+
+/// The formats a corpus can be exported to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    /// One JSON object per sentence, with entities and labels (re-importable).
+    Jsonl,
+    /// A folder of brat `.txt`/`.ann` pairs.
+    Brat,
+    /// One row per label.
+    Csv,
+}
+
+/// Where and what to export.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    pub format: ExportFormat,
+    /// A file (JSONL, CSV) or a folder (brat).
+    pub out: PathBuf,
+    pub filter: ExportFilter,
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExportSummary {
+    pub out: PathBuf,
+    pub documents: usize,
+    pub sentences: usize,
+    pub labels: usize,
+    /// Labels written per source (`seed`, `human`, `auto`, `gold`).
+    pub by_source: BTreeMap<String, usize>,
+}
+
+/// Reads a corpus in `format` from files or folders. Returns the documents and, for brat, the
+/// number of annotation lines of other kinds that were skipped.
+pub fn read_corpus(options: &ImportOptions) -> Result<(Vec<DocumentInput>, usize)> {
+    Ok(match options.format {
+        ImportFormat::Ccks2017 => (emrel_formats::ccks2017::read(&options.paths)?, 0),
+        ImportFormat::Jsonl => (emrel_formats::jsonl::read(&options.paths)?, 0),
+        ImportFormat::Brat => {
+            let r = emrel_formats::brat::read(&options.paths, options.relations_as)?;
+            (r.documents, r.skipped_lines.values().sum())
+        }
+    })
+}
+
+/// Checks documents against the schema and imports them in one transaction: every document is
+/// added or none (a strict import stops at the first bad record; a lenient one skips it and
+/// lists it in the summary). Documents already present with the same content are skipped.
+pub async fn import_documents(
+    store: &Store,
+    docs: Vec<DocumentInput>,
+    format: &str,
+    lenient: bool,
+    progress: CorpusProgress<'_>,
+) -> Result<ImportSummary> {
+    let total = docs.len();
+    let mut prepared: Vec<PreparedDocument> = Vec::with_capacity(total);
+    progress(CorpusPhase::Checking, 0, total);
+    for (i, d) in docs.into_iter().enumerate() {
+        prepared.push(prepare_document(store.schema(), d, lenient)?);
+        if (i + 1) % 64 == 0 || i + 1 == total {
+            progress(CorpusPhase::Checking, i + 1, total);
+        }
+    }
+    let mut report = |done: usize, total: usize| progress(CorpusPhase::Importing, done, total);
+    Ok(store.import(&prepared, format, &mut report).await?)
+}
+
+/// Reads a corpus and imports it into the project (see [`import_documents`]).
+pub async fn import(
+    store: &Store,
+    options: &ImportOptions,
+    progress: CorpusProgress<'_>,
+) -> Result<ImportOutcome> {
+    progress(CorpusPhase::Reading, 0, 1);
+    let (docs, skipped_lines) = read_corpus(options)?;
+    let summary =
+        import_documents(store, docs, options.format.as_str(), options.lenient, progress).await?;
+    Ok(ImportOutcome { summary, skipped_lines })
+}
+
+/// Opens the project at `path`, or creates it with `name` and `schema` when there is none.
+pub async fn open_or_create(path: &Path, name: &str, schema: Schema) -> Result<Store> {
+    match Store::open(path).await {
+        Ok(s) => Ok(s),
+        Err(StoreError::NoProject(_)) => Ok(Store::create(path, name, schema).await?),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Adds the synthetic EMR corpus (the paper's entity types and relations; its labels are gold,
+/// kept hidden) to the project.
+pub async fn add_demo(
+    store: &Store,
+    options: DemoOptions,
+    progress: CorpusProgress<'_>,
+) -> Result<ImportSummary> {
+    progress(CorpusPhase::Generating, 0, 1);
+    let docs = emrel_formats::demo::generate(options.sentences, options.seed);
+    import_documents(store, docs, "demo", false, progress).await
+}
+
+/// The demo project: opens the project at `path` (creating it with the paper's schema and
+/// `name` when there is none) and adds the demo corpus to it.
+pub async fn demo(
+    path: &Path,
+    name: &str,
+    options: DemoOptions,
+    progress: CorpusProgress<'_>,
+) -> Result<ImportSummary> {
+    let store = open_or_create(path, name, Schema::paper_default()).await?;
+    let outcome = add_demo(&store, options, progress).await;
+    store.close().await;
+    outcome
+}
+
+fn count(s: &ExportSentence, summary: &mut ExportSummary) {
+    summary.sentences += 1;
+    summary.labels += s.labels.len();
+    for l in &s.labels {
+        *summary.by_source.entry(l.source.clone()).or_insert(0) += 1;
+    }
+}
+
+fn file_error(action: &'static str, path: &Path, e: impl std::fmt::Display) -> EngineError {
+    EngineError::File { action, path: path.display().to_string(), message: e.to_string() }
+}
+
+/// Writes the project's corpus with the labels that pass the filter: JSONL (one sentence a
+/// line), CSV (one label a row) or a brat folder.
+pub async fn export(
+    store: &Store,
+    options: &ExportOptions,
+    progress: CorpusProgress<'_>,
+) -> Result<ExportSummary> {
+    if let Some((a, b)) = options.filter.iterations
+        && b < a
+    {
+        return Err(EngineError::Invalid(format!(
+            "iteration range {a}..{b} ends before it starts"
+        )));
+    }
+    progress(CorpusPhase::Reading, 0, 1);
+    let docs = store.export(&options.filter).await?;
+    let total = docs.len();
+    let out = &options.out;
+    let mut summary = ExportSummary {
+        out: out.clone(),
+        documents: total,
+        sentences: 0,
+        labels: 0,
+        by_source: BTreeMap::new(),
+    };
+    let create = |p: &Path| std::fs::File::create(p).map_err(|e| file_error("create", p, e));
+    let write_err = |e: &dyn std::fmt::Display| file_error("write", out, e);
+    match options.format {
+        ExportFormat::Jsonl => {
+            let mut w = BufWriter::new(create(out)?);
+            for (i, d) in docs.iter().enumerate() {
+                for s in &d.sentences {
+                    write_jsonl_line(&mut w, s).map_err(|e| write_err(&e))?;
+                    count(s, &mut summary);
+                }
+                progress(CorpusPhase::Writing, i + 1, total);
+            }
+            w.flush().map_err(|e| write_err(&e))?;
+        }
+        ExportFormat::Csv => {
+            let mut w = csv::Writer::from_writer(BufWriter::new(create(out)?));
+            w.write_record(CSV_HEADER).map_err(|e| write_err(&e))?;
+            for (i, d) in docs.iter().enumerate() {
+                for s in &d.sentences {
+                    for row in csv_rows(s) {
+                        w.write_record(&row).map_err(|e| write_err(&e))?;
+                    }
+                    count(s, &mut summary);
+                }
+                progress(CorpusPhase::Writing, i + 1, total);
+            }
+            w.flush().map_err(|e| write_err(&e))?;
+        }
+        ExportFormat::Brat => {
+            std::fs::create_dir_all(out).map_err(|e| file_error("create", out, e))?;
+            for (i, d) in docs.iter().enumerate() {
+                emrel_formats::brat::write(out, d)
+                    .map_err(|e| file_error("write", &out.join(&d.name), e))?;
+                for s in &d.sentences {
+                    count(s, &mut summary);
+                }
+                progress(CorpusPhase::Writing, i + 1, total);
+            }
+        }
+    }
+    Ok(summary)
+}

@@ -1,0 +1,161 @@
+//! The corpus use cases both front ends call: the demo project, imports (strict and lenient,
+//! with progress) and exports with filters.
+
+use emrel_core::LabelSource;
+use emrel_engine::ErrorCode;
+use emrel_engine::corpus::{
+    self, CorpusPhase, DemoOptions, ExportFormat, ExportOptions, ImportFormat, ImportOptions,
+};
+use emrel_store::{ExportFilter, Store};
+
+fn brat_fixture(dir: &std::path::Path) -> std::path::PathBuf {
+    let brat = dir.join("brat");
+    std::fs::create_dir_all(&brat).unwrap();
+    std::fs::write(brat.join("a.txt"), "头部疼痛。").unwrap();
+    std::fs::write(
+        brat.join("a.ann"),
+        "T1\tPosition 0 2\t头部\nT2\tSymptom 2 4\t疼痛\nR1\tSAP Arg1:T2 Arg2:T1\n",
+    )
+    .unwrap();
+    std::fs::write(brat.join("b.txt"), "胸部疼痛。").unwrap();
+    std::fs::write(brat.join("b.ann"), "T1\tPosition 0 2\t胸部\nT2\tSymptom 2 9\t疼痛\n").unwrap();
+    brat
+}
+
+#[tokio::test]
+async fn demo_creates_the_project_and_a_second_run_adds_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("demo.db");
+    let options = DemoOptions { sentences: 120, seed: 7 };
+    let mut phases = Vec::new();
+    let first = corpus::demo(&path, "demo", options, &mut |p, _, _| {
+        if phases.last() != Some(&p) {
+            phases.push(p);
+        }
+    })
+    .await
+    .unwrap();
+    assert!(first.documents_added > 0 && first.pairs > 0 && first.labels > 0);
+    assert_eq!(
+        phases,
+        [CorpusPhase::Generating, CorpusPhase::Checking, CorpusPhase::Importing],
+        "progress goes through the phases in order"
+    );
+    let again = corpus::demo(&path, "demo", options, &mut |_, _, _| {}).await.unwrap();
+    assert_eq!(again.documents_added, 0);
+    assert_eq!(again.documents_unchanged, first.documents_added);
+    let store = Store::open(&path).await.unwrap();
+    let stats = store.stats().await.unwrap();
+    assert_eq!(stats.pairs, first.pairs);
+    let gold: usize = stats.labels.values().map(|by| by.get("gold").copied().unwrap_or(0)).sum();
+    assert_eq!(gold, first.labels, "the demo's labels are hidden gold answers");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_strict_import_stops_at_a_bad_record_and_a_lenient_one_skips_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let brat = brat_fixture(tmp.path());
+    let store = Store::create(&tmp.path().join("p.db"), "p", emrel_core::Schema::paper_default())
+        .await
+        .unwrap();
+    let mut options = ImportOptions::new(ImportFormat::Brat, vec![brat]);
+    let err = corpus::import(&store, &options, &mut |_, _, _| {}).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Input);
+    assert!(err.to_string().contains("b.ann:2: span 2..9 is outside the text"), "{err}");
+    assert_eq!(store.stats().await.unwrap().documents, 0, "nothing was imported");
+
+    options.lenient = true;
+    options.relations_as = LabelSource::Gold;
+    let outcome = corpus::import(&store, &options, &mut |_, _, _| {}).await.unwrap();
+    assert_eq!(outcome.summary.documents_added, 2);
+    assert_eq!(outcome.summary.skipped.len(), 1, "{:?}", outcome.summary.skipped);
+    let stats = store.stats().await.unwrap();
+    assert_eq!(stats.labels["SAP"].get("gold"), Some(&1), "R lines became gold labels");
+    assert_eq!(stats.labels["SAP"].get("human"), None);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn export_writes_what_the_filter_keeps_and_reimports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("demo.db");
+    let summary =
+        corpus::demo(&path, "demo", DemoOptions { sentences: 80, seed: 3 }, &mut |_, _, _| {})
+            .await
+            .unwrap();
+    let store = Store::open(&path).await.unwrap();
+    let out = tmp.path().join("gold.jsonl");
+    let options = ExportOptions {
+        format: ExportFormat::Jsonl,
+        out: out.clone(),
+        filter: ExportFilter { sources: vec![LabelSource::Gold], ..ExportFilter::default() },
+    };
+    let mut written = 0;
+    let exported = corpus::export(&store, &options, &mut |p, d, _| {
+        if p == CorpusPhase::Writing {
+            written = d
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(exported.documents, summary.documents_added);
+    assert_eq!(written, exported.documents, "progress reached the last document");
+    assert_eq!(exported.labels, summary.labels);
+    assert_eq!(exported.by_source.get("gold"), Some(&summary.labels));
+    let lines = std::fs::read_to_string(&out).unwrap().lines().count();
+    assert_eq!(lines, exported.sentences);
+
+    let human_only = ExportOptions {
+        format: ExportFormat::Csv,
+        out: tmp.path().join("human.csv"),
+        filter: ExportFilter { sources: vec![LabelSource::Human], ..ExportFilter::default() },
+    };
+    let none = corpus::export(&store, &human_only, &mut |_, _, _| {}).await.unwrap();
+    assert_eq!(none.labels, 0, "no human labels yet");
+    let csv = std::fs::read_to_string(tmp.path().join("human.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1, "the header only");
+
+    let backwards = ExportOptions {
+        filter: ExportFilter { iterations: Some((5, 2)), ..ExportFilter::default() },
+        ..options.clone()
+    };
+    let err = corpus::export(&store, &backwards, &mut |_, _, _| {}).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Invalid);
+    store.close().await;
+
+    let copy =
+        Store::create(&tmp.path().join("copy.db"), "copy", emrel_core::Schema::paper_default())
+            .await
+            .unwrap();
+    let back = corpus::import(
+        &copy,
+        &ImportOptions::new(ImportFormat::Jsonl, vec![out]),
+        &mut |_, _, _| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(back.summary.sentences, exported.sentences);
+    assert_eq!(back.summary.labels, exported.labels);
+    copy.close().await;
+}
+
+#[tokio::test]
+async fn an_export_to_an_unwritable_place_names_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("demo.db");
+    corpus::demo(&path, "demo", DemoOptions { sentences: 20, seed: 1 }, &mut |_, _, _| {})
+        .await
+        .unwrap();
+    let store = Store::open(&path).await.unwrap();
+    let out = tmp.path().join("missing").join("x.jsonl");
+    let options = ExportOptions {
+        format: ExportFormat::Jsonl,
+        out: out.clone(),
+        filter: ExportFilter::default(),
+    };
+    let err = corpus::export(&store, &options, &mut |_, _, _| {}).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Io);
+    assert!(err.to_string().starts_with(&format!("cannot create {}", out.display())), "{err}");
+    store.close().await;
+}
