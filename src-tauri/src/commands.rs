@@ -158,14 +158,14 @@ commands! {
     async fn start_training(app, request: TrainRequest) -> () {
         let project = app.project().await?;
         let options = request.options(&project.settings().await?);
-        jobs::spawn(app, move |sink, cancel| async move { project.train(&options, sink, cancel).await })
+        jobs::spawn(app, true, move |sink, cancel| async move { project.train(&options, sink, cancel).await })
     }
 
     /// Starts the bootstrapping loop with λ and N; progress arrives as `job` events.
     async fn start_bootstrap(app, request: BootstrapRequest) -> () {
         let project = app.project().await?;
         let options = request.options(&project.settings().await?);
-        jobs::spawn(app, move |sink, cancel| async move { project.bootstrap(&options, sink, cancel).await })
+        jobs::spawn(app, true, move |sink, cancel| async move { project.bootstrap(&options, sink, cancel).await })
     }
 
     /// Asks the running job to stop at its next checkpoint.
@@ -186,7 +186,7 @@ commands! {
     /// Starts rolling back an iteration and every later one; progress arrives as `job` events.
     async fn rollback_iteration(app, iteration: i64) -> () {
         let project = app.project().await?;
-        jobs::spawn(app, move |sink, cancel| async move { project.rollback(iteration, sink, cancel).await })
+        jobs::spawn(app, false, move |sink, cancel| async move { project.rollback(iteration, sink, cancel).await })
     }
 
     /// Sets a relation's own λ (`null`: the project's) and freezes or thaws it.

@@ -15,8 +15,10 @@ use crate::state::App;
 use crate::views::JobEventView;
 
 /// Starts `run` with a progress sink and the window's cancel token. Returns at once; the job's
-/// end arrives as a `finished` event (with a null job id when it could not start).
-pub fn spawn<F, Fut, T>(app: &App, run: F) -> Result<()>
+/// end arrives as a `finished` event (with a null job id when it could not start). With
+/// `then_auto_bootstrap`, a successful job is followed by bootstrapping when it is due
+/// ([`App::auto_bootstrap`]).
+pub fn spawn<F, Fut, T>(app: &App, then_auto_bootstrap: bool, run: F) -> Result<()>
 where
     F: FnOnce(Arc<dyn ProgressSink>, CancelToken) -> Fut + Send + 'static,
     Fut: Future<Output = emrel_engine::Result<T>> + Send + 'static,
@@ -45,6 +47,18 @@ where
     tauri::async_runtime::spawn(async move {
         let outcome = run(sink, cancel).await;
         handle.state::<App>().end_job();
+        if outcome.is_ok() && then_auto_bootstrap {
+            // The window hears of a failure to check as a job that could not start.
+            if let Err(e) = handle.state::<App>().auto_bootstrap().await {
+                let event = JobEventView::Finished {
+                    job: None,
+                    status: "failed".into(),
+                    message: Some(e.message),
+                };
+                let _ = handle.emit(JOB_EVENT, event);
+            }
+            return;
+        }
         if let Err(e) = outcome
             && !started.load(Ordering::SeqCst)
         {

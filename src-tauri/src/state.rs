@@ -11,8 +11,8 @@ use tokio::sync::RwLock;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::views::{
-    EntityTypeView, EntityView, IterationView, JobView, ProgressView, ProjectView, RecentProject,
-    RelationSettingView, RelationView, ReviewOverview, Startup, TrainingOverview,
+    EntityTypeView, EntityView, IterationView, JobEventView, JobView, ProgressView, ProjectView,
+    RecentProject, RelationSettingView, RelationView, ReviewOverview, Startup, TrainingOverview,
 };
 
 /// Entities per sentence id, built in the background when a project opens.
@@ -100,7 +100,35 @@ impl App {
             p.project.close().await;
         }
         self.remember(path, &name)?;
-        self.view().await
+        let view = self.view().await?;
+        // A project whose reliable set already reached N goes on bootstrapping; the window hears
+        // of it through job events (a failure to check does not keep the project closed).
+        let _ = self.auto_bootstrap().await;
+        Ok(view)
+    }
+
+    /// Starts bootstrapping with the project's settings when the engine says it is due (the
+    /// `auto_bootstrap` setting is on and the reliable set reached N) and no job runs here.
+    /// Returns whether it started one. Boxed: jobs started here call it again when they end.
+    pub fn auto_bootstrap(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool>> + Send + '_>> {
+        Box::pin(async move {
+            if self.job_running() {
+                return Ok(false);
+            }
+            let project = self.project().await?;
+            let Some(due) = project.auto_bootstrap().await? else { return Ok(false) };
+            let notice =
+                JobEventView::AutoBootstrap { reliable: due.reliable, batch_size: due.batch_size };
+            // A window that is gone cannot show it; the job goes on.
+            let _ = self.handle.emit(crate::bindings::JOB_EVENT, notice);
+            let options = due.options;
+            crate::jobs::spawn(self, true, move |sink, cancel| async move {
+                project.bootstrap(&options, sink, cancel).await
+            })?;
+            Ok(true)
+        })
     }
 
     /// Opens the last project that still exists; on the very first start (no project was ever

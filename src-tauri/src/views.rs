@@ -413,6 +413,8 @@ pub struct SettingsView {
     pub per_relation_cap: Option<usize>,
     pub gold_fraction: f64,
     pub tolerance_points: f64,
+    /// Start bootstrapping on its own when the reliable set reaches N after a job.
+    pub auto_bootstrap: bool,
 }
 
 impl From<emrel_engine::Settings> for SettingsView {
@@ -423,6 +425,7 @@ impl From<emrel_engine::Settings> for SettingsView {
             per_relation_cap: s.per_relation_cap,
             gold_fraction: s.gold_fraction,
             tolerance_points: s.tolerance_points,
+            auto_bootstrap: s.auto_bootstrap,
         }
     }
 }
@@ -435,6 +438,7 @@ impl SettingsView {
         s.per_relation_cap = self.per_relation_cap;
         s.gold_fraction = self.gold_fraction;
         s.tolerance_points = self.tolerance_points;
+        s.auto_bootstrap = self.auto_bootstrap;
         s
     }
 }
@@ -588,6 +592,9 @@ pub enum JobEventView {
         promoted: bool,
         f1: f64,
     },
+    /// The reliable set reached N, so the app starts bootstrapping on its own (the project's
+    /// `auto_bootstrap` setting); the job's own events follow.
+    AutoBootstrap { reliable: usize, batch_size: usize },
     /// The job ended (`succeeded`, `failed`, `cancelled`), or could not start (`job` is null).
     Finished {
         #[ts(type = "number | null")]

@@ -126,7 +126,11 @@ test("annotate, train, confirm and export in the real window", { timeout: 20 * 6
   await until("the training form", () => s.exec(`return !!document.querySelector('[data-testid="start-training"]');`));
   await s.exec(`
     const set = (label, v) => { const e = document.querySelector('[aria-label="' + label + '"]'); e.value = v; e.dispatchEvent(new Event(e.tagName === "SELECT" ? "change" : "input", { bubbles: true })); };
-    set("preset", "tiny"); set("epochs", "3");`);
+    set("preset", "tiny"); set("epochs", "3");
+    const auto = document.querySelector('[aria-label="auto bootstrap"]');
+    if (auto.checked) auto.click();`);
+  // This journey watches one training; automatic bootstrapping afterwards is tested elsewhere.
+  await click('[data-testid="save-settings"]');
   await click('[data-testid="start-training"]');
   await until("the job to start", () => text("job-chip"), 30000);
   await click('[data-view="annotate"]');

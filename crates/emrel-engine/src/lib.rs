@@ -1,7 +1,7 @@
 //! EMRel's use cases, shared by the CLI and the desktop app: labeling and annotation queues,
 //! training and evaluation, the bootstrapping loop with its iterations and rollback, background
-//! jobs, the human-in-the-loop simulation, and the corpus use cases (demo project, import,
-//! export; [`corpus`]).
+//! jobs, the human-in-the-loop simulation, the corpus use cases (demo project, import,
+//! export; [`corpus`]), and the live trigger of bootstrapping ([`Project::auto_bootstrap`]).
 //!
 //! Everything goes through [`Project`], which owns the project's [`emrel_store::Store`] and a
 //! [`emrel_core::model::Trainer`]. The engine only sees that trait: the CLI and the desktop app
@@ -11,6 +11,7 @@
 //! `interrupted` and restartable after the process was killed.
 
 mod audit;
+mod auto;
 mod bootstrap;
 pub mod corpus;
 mod embed;
@@ -34,6 +35,7 @@ use serde::{Deserialize, Serialize};
 pub use audit::{
     AuditItem, AuditOptions, AuditSummary, CONFIDENCE_EDGES, StratumView, bin_label, confidence_bin,
 };
+pub use auto::AutoBootstrap;
 pub use bootstrap::{
     BootstrapOptions, BootstrapReport, IterationReport, RollbackReport, StopReason,
 };
@@ -76,6 +78,9 @@ pub struct Settings {
     pub audit_target: f64,
     /// Audit: items drawn per stratum (iteration × relation × confidence bin), at least.
     pub audit_per_stratum: usize,
+    /// Start bootstrapping on its own when the reliable set reaches N after a training or
+    /// bootstrapping job (the desktop app; see [`Project::auto_bootstrap`]).
+    pub auto_bootstrap: bool,
 }
 
 impl Settings {
@@ -109,6 +114,7 @@ impl Default for Settings {
             alarm_thresholds: AlarmThresholds::default(),
             audit_target: 0.9,
             audit_per_stratum: 20,
+            auto_bootstrap: true,
         }
     }
 }

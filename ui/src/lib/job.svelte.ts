@@ -19,6 +19,8 @@ export interface JobState {
   outcome: { status: string; message: string | null } | null;
   /** F1 of the last evaluated model. */
   f1: number | null;
+  /** Set when the app started this job on its own (the reliable set reached N). */
+  notice: string | null;
 }
 
 export function idle(): JobState {
@@ -34,6 +36,7 @@ export function idle(): JobState {
     running: false,
     outcome: null,
     f1: null,
+    notice: null,
   };
 }
 
@@ -44,9 +47,17 @@ export function reduce(s: JobState, e: JobEventView, now: number, phaseStart: { 
     return fraction > 0.02 && fraction < 1 ? (elapsed * (1 - fraction)) / fraction : null;
   };
   switch (e.type) {
-    case "started":
+    case "auto_bootstrap":
+      return {
+        ...s,
+        notice: `Bootstrapping started automatically: the reliable set reached ${e.reliable} of N = ${e.batch_size}.`,
+      };
+    case "started": {
       phaseStart.t = now;
-      return { ...idle(), id: e.job, kind: e.kind, phase: "starting", running: true };
+      // The notice belongs to the bootstrapping job it announced, not to a later one.
+      const notice = e.kind === "bootstrap" && !s.running ? s.notice : null;
+      return { ...idle(), id: e.job, kind: e.kind, phase: "starting", running: true, notice };
+    }
     case "phase":
       phaseStart.t = now;
       return { ...s, phase: e.phase, fraction: 0, eta: null };

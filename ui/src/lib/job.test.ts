@@ -22,4 +22,19 @@ describe("job progress", () => {
     const s = reduce(idle(), { type: "finished", job: null, status: "failed", message: "another job is running" }, 0, { t: 0 });
     expect(s.outcome).toEqual({ status: "failed", message: "another job is running" });
   });
+
+  it("tells that the app started bootstrapping on its own, for that job only", () => {
+    const t = { t: 0 };
+    let s = reduce(idle(), { type: "started", job: 1, kind: "train" }, 0, t);
+    s = reduce(s, { type: "finished", job: 1, status: "succeeded", message: null }, 0, t);
+    expect(s.notice).toBeNull();
+    s = reduce(s, { type: "auto_bootstrap", reliable: 1200, batch_size: 1000 }, 0, t);
+    s = reduce(s, { type: "started", job: 2, kind: "bootstrap" }, 0, t);
+    expect(s.running).toBe(true);
+    expect(s.notice).toMatch(/started automatically.*1200 of N = 1000/);
+    s = reduce(s, { type: "finished", job: 2, status: "succeeded", message: null }, 0, t);
+    expect(s.notice).not.toBeNull();
+    s = reduce(s, { type: "started", job: 3, kind: "train" }, 0, t);
+    expect(s.notice).toBeNull();
+  });
 });

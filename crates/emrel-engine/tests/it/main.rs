@@ -2,6 +2,7 @@
 //! the gold split, rollback, jobs (panic, busy, interrupted) and the bootstrapping loop and
 //! simulation with a tiny real model (emrel-ml's `tiny` preset, fixed seeds).
 
+mod auto;
 mod bootstrap;
 mod corpus;
 mod jobs;

@@ -105,7 +105,11 @@ export type IterationView = { iteration: number, status: string, admitted: numbe
  */
 labeled_size: number | null, f1: number | null, promoted: boolean | null, };
 
-export type SettingsView = { threshold: number, batch_size: number, per_relation_cap: number | null, gold_fraction: number, tolerance_points: number, };
+export type SettingsView = { threshold: number, batch_size: number, per_relation_cap: number | null, gold_fraction: number, tolerance_points: number, 
+/**
+ * Start bootstrapping on its own when the reliable set reaches N after a job.
+ */
+auto_bootstrap: boolean, };
 
 export type JobView = { id: number, kind: string, status: string, message: string | null, created_at: string, finished_at: string | null, };
 
@@ -135,7 +139,7 @@ preset: string, epochs: number | null, seed: number, };
 
 export type BootstrapRequest = { train: TrainRequest, threshold: number, batch_size: number, max_iterations: number | null, };
 
-export type JobEventView = { "type": "started", job: number, kind: string, } | { "type": "phase", job: number, phase: string, } | { "type": "training", job: number, version: number, epoch: number, epochs: number, step: number, steps_per_epoch: number, loss: number, } | { "type": "epoch", job: number, epoch: number, epochs: number, dev_f1: number, } | { "type": "scoring", job: number, done: number, total: number, } | { "type": "evaluated", job: number, version: number, precision: number, recall: number, f1: number, } | { "type": "admitted", job: number, iteration: number, admitted: number, } | { "type": "iteration_finished", job: number, iteration: number, promoted: boolean, f1: number, } | { "type": "finished", job: number | null, status: string, message: string | null, };
+export type JobEventView = { "type": "started", job: number, kind: string, } | { "type": "phase", job: number, phase: string, } | { "type": "training", job: number, version: number, epoch: number, epochs: number, step: number, steps_per_epoch: number, loss: number, } | { "type": "epoch", job: number, epoch: number, epochs: number, dev_f1: number, } | { "type": "scoring", job: number, done: number, total: number, } | { "type": "evaluated", job: number, version: number, precision: number, recall: number, f1: number, } | { "type": "admitted", job: number, iteration: number, admitted: number, } | { "type": "iteration_finished", job: number, iteration: number, promoted: boolean, f1: number, } | { "type": "auto_bootstrap", reliable: number, batch_size: number, } | { "type": "finished", job: number | null, status: string, message: string | null, };
 
 export type ProgressView = { 
 /**
