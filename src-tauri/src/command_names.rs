@@ -6,6 +6,7 @@ pub const COMMANDS: &[&str] = &[
     "startup",
     "open_project",
     "create_project",
+    "set_annotator",
     "import_corpus",
     "project_stats",
     "queue_window",

@@ -74,6 +74,11 @@ commands! {
         app.create(std::path::Path::new(&path), schema_file.as_deref().map(std::path::Path::new)).await
     }
 
+    /// Sets the annotator name labels are written under (kept across restarts); returns it.
+    async fn set_annotator(app, name: String) -> String {
+        app.set_annotator(&name)
+    }
+
     /// Imports a corpus into the open project, streaming `progress` events.
     async fn import_corpus(app, request: ImportRequest) -> ImportReport {
         let options = request.options()?;
@@ -97,7 +102,7 @@ commands! {
 
     /// The first `limit` pairs of a queue for this window's annotator, and the queue's size.
     async fn queue_window(app, queue: QueueKind, limit: usize) -> QueueWindow {
-        let pairs = app.project().await?.queue_pairs(&queue.queue(), Some(app.annotator())).await?;
+        let pairs = app.project().await?.queue_pairs(&queue.queue(), Some(&app.annotator())).await?;
         Ok(QueueWindow { total: pairs.len(), pairs: pairs.iter().take(limit).map(|p| p.0).collect() })
     }
 
@@ -113,33 +118,33 @@ commands! {
     async fn label_pair(app, pair: i64, relation: String, fix: bool) -> Labeled {
         let project = app.project().await?;
         let event = if fix {
-            project.fix(PairId(pair), &relation, app.annotator()).await?
+            project.fix(PairId(pair), &relation, &app.annotator()).await?
         } else {
-            project.set_label(PairId(pair), &relation, app.annotator()).await?
+            project.set_label(PairId(pair), &relation, &app.annotator()).await?
         };
         Ok(Labeled { pair, event: event.0 })
     }
 
     /// Accepts the model's suggestion for a pair as a human label.
     async fn confirm_pair(app, pair: i64) -> Labeled {
-        let event = app.project().await?.confirm(PairId(pair), app.annotator()).await?;
+        let event = app.project().await?.confirm(PairId(pair), &app.annotator()).await?;
         Ok(Labeled { pair, event: event.0 })
     }
 
     /// Skips a pair: it moves to the end of this annotator's queues.
     async fn skip_pair(app, pair: i64) -> () {
-        Ok(app.project().await?.skip(PairId(pair), app.annotator()).await?)
+        Ok(app.project().await?.skip(PairId(pair), &app.annotator()).await?)
     }
 
     /// Undoes this annotator's last label; `null` when there is nothing to undo.
     async fn undo_label(app) -> Option<Undone> {
-        let undone = app.project().await?.undo(app.annotator()).await?;
+        let undone = app.project().await?.undo(&app.annotator()).await?;
         Ok(undone.map(|u| Undone { pair: u.pair.0, restored: u.restored }))
     }
 
     /// Labeled today, left in the queue, and the reliable set against the batch size.
     async fn queue_counts(app, queue: QueueKind) -> CountsView {
-        Ok(app.project().await?.counts(&queue.queue(), app.annotator()).await?.into())
+        Ok(app.project().await?.counts(&queue.queue(), &app.annotator()).await?.into())
     }
 
     /// Models, iterations, settings, the reliable set and recent jobs.
@@ -218,7 +223,7 @@ commands! {
     /// right relation (`none` allowed), which becomes the pair's human label.
     async fn audit_judge(app, iteration: i64, pair: i64, relation: Option<String>) -> AuditSummaryView {
         let project = app.project().await?;
-        Ok(project.judge(iteration, PairId(pair), relation.as_deref(), app.annotator()).await?.into())
+        Ok(project.judge(iteration, PairId(pair), relation.as_deref(), &app.annotator()).await?.into())
     }
 
     /// Exports the corpus with the chosen filters, streaming `progress` events.

@@ -28,12 +28,52 @@ struct Open {
 pub struct App {
     handle: AppHandle,
     data_dir: PathBuf,
-    annotator: String,
+    annotator: std::sync::RwLock<String>,
     open: RwLock<Option<Open>>,
     job: Mutex<Option<CancelToken>>,
 }
 
 const RECENT_FILE: &str = "recent.json";
+/// The app's own preferences (the annotator name), next to the recent list.
+const PREFERENCES_FILE: &str = "preferences.json";
+
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Preferences {
+    #[serde(default)]
+    annotator: Option<String>,
+}
+
+fn read_preferences(data_dir: &Path) -> Preferences {
+    let text = std::fs::read_to_string(data_dir.join(PREFERENCES_FILE)).unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or_default()
+}
+
+/// The annotator name: the one saved in the app, else `EMREL_ANNOTATOR`, else the system user.
+fn initial_annotator(data_dir: &Path) -> String {
+    read_preferences(data_dir)
+        .annotator
+        .or_else(|| std::env::var("EMREL_ANNOTATOR").ok())
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("USERNAME").ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "annotator".to_string())
+}
+
+/// Saves the annotator name in the data directory's preferences; returns it trimmed.
+fn save_annotator(data_dir: &Path, name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::new(ErrorCode::Invalid, "the annotator name must not be empty"));
+    }
+    let mut prefs = read_preferences(data_dir);
+    prefs.annotator = Some(name.to_string());
+    std::fs::create_dir_all(data_dir).map_err(|e| Error::io(data_dir, e))?;
+    let file = data_dir.join(PREFERENCES_FILE);
+    let json = serde_json::to_string_pretty(&prefs).expect("preferences serialise");
+    std::fs::write(&file, json).map_err(|e| Error::io(&file, e))?;
+    Ok(name.to_string())
+}
 const MAX_RECENT: usize = 12;
 
 /// Seconds since the epoch as text; enough to order recent projects.
@@ -47,17 +87,21 @@ fn now() -> String {
 
 impl App {
     pub fn new(handle: AppHandle, data_dir: PathBuf) -> App {
-        let annotator = std::env::var("EMREL_ANNOTATOR")
-            .or_else(|_| std::env::var("USER"))
-            .or_else(|_| std::env::var("USERNAME"))
-            .ok()
-            .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(|| "annotator".to_string());
+        let annotator = std::sync::RwLock::new(initial_annotator(&data_dir));
         App { handle, data_dir, annotator, open: RwLock::new(None), job: Mutex::new(None) }
     }
 
-    pub fn annotator(&self) -> &str {
-        &self.annotator
+    /// Who labels in this window: the name set in the app (kept across restarts), else
+    /// `EMREL_ANNOTATOR`, else the system user name.
+    pub fn annotator(&self) -> String {
+        self.annotator.read().expect("the annotator is not poisoned").clone()
+    }
+
+    /// Sets the annotator name that labels are written under, and keeps it for later starts.
+    pub fn set_annotator(&self, name: &str) -> Result<String> {
+        let name = save_annotator(&self.data_dir, name)?;
+        *self.annotator.write().expect("the annotator is not poisoned") = name.clone();
+        Ok(name)
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -141,6 +185,7 @@ impl App {
                 project,
                 recent: self.recent(),
                 data_dir,
+                annotator: self.annotator(),
                 created_demo: false,
                 error: None,
             });
@@ -172,7 +217,8 @@ impl App {
             Ok(p) => (Some(p), None),
             Err(e) => (None, Some(e)),
         };
-        Ok(Startup { project, recent: self.recent(), data_dir, created_demo, error })
+        let annotator = self.annotator();
+        Ok(Startup { project, recent: self.recent(), data_dir, annotator, created_demo, error })
     }
 
     /// Creates an empty project at `path` with the paper's schema or `schema_file` (TOML or
@@ -201,7 +247,7 @@ impl App {
     /// What the training view shows.
     pub async fn training_overview(&self) -> Result<TrainingOverview> {
         let project = self.project().await?;
-        let counts = project.counts(&emrel_engine::Queue::confirm(), &self.annotator).await?;
+        let counts = project.counts(&emrel_engine::Queue::confirm(), &self.annotator()).await?;
         let iterations = project
             .iterations()
             .await?
@@ -288,7 +334,7 @@ impl App {
                 .iter()
                 .map(|r| RelationView { name: r.name.clone(), description: r.description.clone() })
                 .collect(),
-            annotator: self.annotator.clone(),
+            annotator: self.annotator(),
             pairs: stats.pairs,
             unlabeled_pairs: stats.unlabeled_pairs,
         })
@@ -396,4 +442,22 @@ fn index_entities(project: Project, into: Arc<RwLock<SentenceEntities>>) {
             index.into_iter().map(|(k, v)| (k, v.into_iter().map(|(_, e)| e).collect())).collect();
         *into.write().await = index;
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_annotator_name_set_in_the_app_is_kept_across_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        assert!(save_annotator(&data, "   ").is_err(), "an empty name is refused");
+        assert_eq!(save_annotator(&data, "  张医生 ").unwrap(), "张医生");
+        assert_eq!(initial_annotator(&data), "张医生", "a later start reads it back");
+        std::fs::write(data.join(RECENT_FILE), "[]").unwrap();
+        assert_eq!(save_annotator(&data, "li").unwrap(), "li");
+        assert_eq!(initial_annotator(&data), "li");
+        assert_eq!(std::fs::read_to_string(data.join(RECENT_FILE)).unwrap(), "[]");
+    }
 }

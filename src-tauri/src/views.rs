@@ -32,7 +32,7 @@ pub struct ProjectView {
     pub schema: String,
     pub entity_types: Vec<EntityTypeView>,
     pub relations: Vec<RelationView>,
-    /// Who labels in this window (the system user name).
+    /// Who labels in this window (see `set_annotator`).
     pub annotator: String,
     pub pairs: usize,
     pub unlabeled_pairs: usize,
@@ -56,6 +56,8 @@ pub struct Startup {
     pub recent: Vec<RecentProject>,
     /// Where new projects go by default (the user's data directory).
     pub data_dir: String,
+    /// Who labels in this window (set in the app, kept across restarts).
+    pub annotator: String,
     /// Whether this start created the demo project.
     pub created_demo: bool,
     /// Why the last project could not be opened, if it could not.

@@ -11,7 +11,7 @@ export type RelationView = { name: string, description: string, };
 
 export type ProjectView = { path: string, name: string, schema: string, entity_types: Array<EntityTypeView>, relations: Array<RelationView>, 
 /**
- * Who labels in this window (the system user name).
+ * Who labels in this window (see `set_annotator`).
  */
 annotator: string, pairs: number, unlabeled_pairs: number, };
 
@@ -26,6 +26,10 @@ export type Startup = { project: ProjectView | null, recent: Array<RecentProject
  * Where new projects go by default (the user's data directory).
  */
 data_dir: string, 
+/**
+ * Who labels in this window (set in the app, kept across restarts).
+ */
+annotator: string, 
 /**
  * Whether this start created the demo project.
  */
@@ -285,6 +289,8 @@ export interface Commands {
   open_project: { args: { path: string }; result: ProjectView };
   /** Creates an empty project with the paper's schema (or the schema file given) and opens it. */
   create_project: { args: { path: string; schema_file: string | null }; result: ProjectView };
+  /** Sets the annotator name labels are written under (kept across restarts); returns it. */
+  set_annotator: { args: { name: string }; result: string };
   /** Imports a corpus into the open project, streaming `progress` events. */
   import_corpus: { args: { request: ImportRequest }; result: ImportReport };
   /** Corpus statistics of the open project (what `emrel stats --json` prints). */
@@ -341,6 +347,7 @@ export const COMMAND_NAMES = [
   "startup",
   "open_project",
   "create_project",
+  "set_annotator",
   "import_corpus",
   "project_stats",
   "queue_window",
