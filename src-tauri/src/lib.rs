@@ -3,7 +3,7 @@
 //! window as typed events (`jobs.rs`); one error type `{code, message}` crosses to the UI
 //! (`error.rs`); the TypeScript bindings are generated from the transport types (`views.rs`,
 //! `bindings.rs`). The window's content security policy allows nothing remote, and the app's
-//! capability grants only the commands the UI calls.
+//! capability grants only the commands the UI calls (and the native open/save dialogs).
 
 pub mod bindings;
 #[cfg(test)]
@@ -24,6 +24,8 @@ pub use state::App;
 /// platform's data directory by default, e.g. `~/.local/share/org.emrel.desktop`).
 pub fn run() {
     tauri::Builder::default()
+        // Native open/save dialogs for the file fields; the capability grants open and save only.
+        .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let data_dir = match std::env::var_os("EMREL_DATA_DIR") {
                 Some(dir) => PathBuf::from(dir),

@@ -43,4 +43,47 @@ describe("the start view", () => {
     await userEvent.click(screen.getByTestId("save-annotator"));
     expect((await screen.findByRole("alert")).textContent).toContain("must not be empty");
   });
+
+  it("fills the fields from the native dialogs, the typed paths staying as the fallback", async () => {
+    const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+    const answers: Record<string, unknown[]> = {
+      "plugin:dialog|open": ["/corpora/brat", ["/corpora/a.txt", "/corpora/a.ann"], "/projects/old.db"],
+    };
+    mockIPC(async (cmd, args) => {
+      calls.push({ cmd, args: (args ?? {}) as Record<string, unknown> });
+      if (cmd in answers) return answers[cmd].shift() ?? null;
+      if (cmd === "open_project") return { ...project, path: (args as { path: string }).path };
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    const opened: string[] = [];
+    render(Start, { recent: [], dataDir: "/data", project, annotator: "ann", onopened: (p: { path: string }) => opened.push(p.path) });
+    const paths = screen.getByLabelText("import paths") as HTMLTextAreaElement;
+    await userEvent.type(paths, "/typed/by/hand");
+    await userEvent.click(screen.getByTestId("pick-import-folder"));
+    await waitFor(() => expect(paths.value).toBe("/typed/by/hand\n/corpora/brat"));
+    await userEvent.click(screen.getByTestId("pick-import-files"));
+    await waitFor(() => expect(paths.value).toBe("/typed/by/hand\n/corpora/brat\n/corpora/a.txt\n/corpora/a.ann"));
+    const dialogs = calls.filter((c) => c.cmd === "plugin:dialog|open").map((c) => c.args.options as Record<string, unknown>);
+    expect(dialogs[0]).toMatchObject({ directory: true, multiple: false });
+    expect(dialogs[1]).toMatchObject({ directory: false, multiple: true });
+
+    await userEvent.click(screen.getByTestId("pick-project"));
+    await waitFor(() => expect(opened).toEqual(["/projects/old.db"]));
+    expect((screen.getByLabelText("project file") as HTMLInputElement).value).toBe("/projects/old.db");
+    expect(calls.find((c) => c.cmd === "open_project")?.args).toEqual({ path: "/projects/old.db" });
+  });
+
+  it("leaves a field as it was when the dialog is cancelled", async () => {
+    mockIPC(async (cmd) => {
+      if (cmd === "plugin:dialog|open") return null;
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    render(Start, { recent: [], dataDir: "/data", project, annotator: "ann", onopened: () => {} });
+    const schema = screen.getByLabelText("schema file") as HTMLInputElement;
+    await userEvent.type(schema, "/typed/schema.toml");
+    await userEvent.click(screen.getByTestId("pick-schema"));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(schema.value).toBe("/typed/schema.toml");
+    expect(screen.queryByRole("alert")).toBeNull();
+  });
 });

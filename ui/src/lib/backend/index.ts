@@ -3,6 +3,7 @@
 
 import { invoke } from "@tauri-apps/api/core";
 import { listen as tauriListen } from "@tauri-apps/api/event";
+import { open as openDialog, save as saveDialog } from "@tauri-apps/plugin-dialog";
 import type { Commands, ErrorCode, Events } from "./bindings";
 
 export type * from "./bindings";
@@ -49,4 +50,37 @@ export function messageOf(e: unknown): string {
   if (e instanceof CommandError) return e.message;
   if (e instanceof Error) return e.message;
   return String(e);
+}
+
+/** A file type offered by a file dialog. */
+export interface FileFilter {
+  name: string;
+  extensions: string[];
+}
+
+/** The native dialog's answer: one path, or `null` when the user cancelled. */
+function one(picked: string | string[] | null): string | null {
+  if (Array.isArray(picked)) return picked[0] ?? null;
+  return picked ?? null;
+}
+
+/** Asks the user for an existing file (native dialog); `null` when cancelled. */
+export async function pickFile(title: string, filters: FileFilter[] = []): Promise<string | null> {
+  return one(await openDialog({ title, filters, multiple: false, directory: false }));
+}
+
+/** Asks the user for files (native dialog); empty when cancelled. */
+export async function pickFiles(title: string, filters: FileFilter[] = []): Promise<string[]> {
+  const picked = await openDialog({ title, filters, multiple: true, directory: false });
+  return picked === null ? [] : Array.isArray(picked) ? picked : [picked];
+}
+
+/** Asks the user for a folder (native dialog); `null` when cancelled. */
+export async function pickFolder(title: string): Promise<string | null> {
+  return one(await openDialog({ title, multiple: false, directory: true }));
+}
+
+/** Asks the user where to write a file (native dialog); `null` when cancelled. */
+export async function pickSave(title: string, defaultPath?: string, filters: FileFilter[] = []): Promise<string | null> {
+  return (await saveDialog({ title, defaultPath, filters })) ?? null;
 }
