@@ -11,6 +11,11 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc keeps freed model intermediates for reuse; glibc's malloc unmaps and refaults them
+/// (bench/README.md, "malloc").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(name = "emrel", version, about = "Grow a relation-annotated corpus of Chinese EMRs")]
 pub struct Cli {

@@ -176,14 +176,15 @@ pub fn regression_churn(before: &[usize], after: &[usize], label: &[Option<usize
 }
 
 /// Thresholds above (or below) which a drift metric raises an alarm. Defaults: JSD > 0.3; a
-/// relation's admitted share > 5× its human prior; gold-split F1 drop > 2 points overall or > 5
+/// relation's admitted share > 5× its human prior; gold-split F1 drop > 5 points overall or > 10
 /// points on a relation (with ≥ 20 gold items); regression churn > 5%; a relation's mean centroid
 /// similarity below the 5th percentile of its human items' similarity (with ≥ 10 admitted).
 ///
 /// JSD and the share ratio are higher than the textbook 0.1 and 2× because admission selects
 /// the model's most confident predictions, which are never distributed like the human labels:
-/// on clean demo iterations JSD against the prior reached 0.05–0.24 and share ratios 4.5×
-/// (ARCHITECTURE.md, "Drift alarms").
+/// on clean demo iterations JSD against the prior reached 0.05–0.24 and share ratios 4.5×. The
+/// F1 drops are wider than 2 and 5 points because a gold split of a few hundred pairs moves by
+/// several points between two clean retrainings (ARCHITECTURE.md, "Drift alarms").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlarmThresholds {
     pub jsd: f64,
@@ -215,8 +216,8 @@ impl Default for AlarmThresholds {
         AlarmThresholds {
             jsd: 0.3,
             share_ratio: 5.0,
-            f1_drop_overall: 0.02,
-            f1_drop_relation: 0.05,
+            f1_drop_overall: 0.05,
+            f1_drop_relation: 0.10,
             churn: 0.05,
             centroid_percentile: 5.0,
             min_admitted: default_min_admitted(),

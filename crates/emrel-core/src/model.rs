@@ -53,6 +53,7 @@ pub struct TrainProgress {
     pub epochs: usize,
     pub step: usize,
     pub steps_per_epoch: usize,
+    /// The step's training loss; at the end of an epoch (with `dev_f1`), the epoch's mean.
     pub loss: f64,
     /// F1 on the trainer's dev part, reported at the end of each epoch.
     pub dev_f1: Option<f64>,

@@ -317,6 +317,7 @@ fn train_on<B: MlBackend>(
     for epoch in state.next_epoch..config.epochs {
         let batches =
             epoch_batches(train_idx, &encoded, bs, derive_seed(request.seed, 3, epoch as u64, 0));
+        let mut loss_sum = 0.0;
         for (step, batch) in batches.iter().enumerate() {
             if cancel.is_cancelled() {
                 return Err(ModelError::Cancelled);
@@ -339,6 +340,7 @@ fn train_on<B: MlBackend>(
                     epoch + 1
                 )));
             }
+            loss_sum += loss_value;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(config.lr, model, grads);
             progress(&TrainProgress {
@@ -376,7 +378,8 @@ fn train_on<B: MlBackend>(
             epochs: config.epochs,
             step: steps_per_epoch,
             steps_per_epoch,
-            loss: f64::NAN,
+            // The epoch's mean training loss.
+            loss: if batches.is_empty() { f64::NAN } else { loss_sum / batches.len() as f64 },
             dev_f1: Some(f1),
         });
         if state.epochs_since_best >= config.patience {
