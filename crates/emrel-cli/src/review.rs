@@ -194,13 +194,16 @@ fn print_summary(s: &AuditSummary) {
     }
 }
 
+/// The newest finished iteration that was not rolled back.
 async fn latest_iteration(project: &Project) -> anyhow::Result<i64> {
     project
         .review()
         .await?
-        .last()
+        .iter()
+        .rev()
+        .find(|r| r.finished_at.is_some() && r.status != "rolled_back")
         .map(|r| r.iteration)
-        .context("there are no bootstrapping iterations to audit")
+        .context("there are no finished bootstrapping iterations to audit")
 }
 
 pub async fn audit(cli: &Cli, args: &AuditArgs) -> anyhow::Result<()> {
@@ -248,13 +251,22 @@ async fn interactive_audit(
     k: i64,
     args: &AuditArgs,
 ) -> anyhow::Result<AuditSummary> {
+    // Prompts go to stderr so that `--json` output stays clean.
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
-    while let Some(next) = project.audit_next(k, args.budget).await? {
+    let mut ask = |prompt: &str| -> anyhow::Result<Option<String>> {
+        eprint!("{prompt}");
+        std::io::stderr().flush()?;
+        Ok(match lines.next() {
+            Some(line) => Some(line?.trim().to_string()),
+            None => None,
+        })
+    };
+    'items: while let Some(next) = project.audit_next(k, args.budget).await? {
         let item = &next.item;
-        println!();
-        println!("[{} left] {}", next.remaining, marked(item));
-        println!(
+        eprintln!();
+        eprintln!("[{} left] {}", next.remaining, marked(item));
+        eprintln!(
             "head 【{}】 ({}) → tail 〖{}〗 ({}); automatic label: {}",
             item.head.mention,
             item.head.entity_type,
@@ -263,25 +275,44 @@ async fn interactive_audit(
             next.label
         );
         for (i, r) in item.relations.iter().enumerate() {
-            println!("    {} {:<10} {}", i + 1, r.name, r.description);
+            eprintln!("    {} {:<10} {}", i + 1, r.name, r.description);
         }
-        print!("correct? [Enter/y = correct, number = the right relation, 0 = none, q = stop] ");
-        std::io::stdout().flush()?;
-        let Some(line) = lines.next() else { break };
-        let line = line?;
-        let answer = line.trim();
-        let right: Option<String> = match answer {
-            "" | "y" | "Y" => None,
-            "q" | "Q" => break,
-            "0" | "n" => Some(NONE.to_string()),
-            n => {
-                match n.parse::<usize>().ok().and_then(|i| item.relations.get(i.wrapping_sub(1))) {
-                    Some(r) => Some(r.name.clone()),
-                    None => {
-                        println!("not an answer: `{n}`");
-                        continue;
+        let right: Option<String> = loop {
+            let Some(answer) = ask(
+                "is the label right? [y = yes, n = no, a number = the right relation, 0 = none, q = stop] ",
+            )?
+            else {
+                break 'items;
+            };
+            let pick = |n: &str| -> Option<String> {
+                match n {
+                    "0" => Some(NONE.to_string()),
+                    n => n
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| item.relations.get(i.wrapping_sub(1)))
+                        .map(|r| r.name.clone()),
+                }
+            };
+            match answer.as_str() {
+                "y" | "Y" => break None,
+                "q" | "Q" => break 'items,
+                "n" | "N" => {
+                    let Some(n) = ask("the right relation (a number, 0 = none): ")? else {
+                        break 'items;
+                    };
+                    match pick(&n) {
+                        Some(r) if r != next.label => break Some(r),
+                        Some(_) => {
+                            eprintln!("that is the automatic label; answer y if it is right")
+                        }
+                        None => eprintln!("not a relation number: `{n}`"),
                     }
                 }
+                n => match pick(n) {
+                    Some(r) => break Some(r),
+                    None => eprintln!("not an answer: `{n}`"),
+                },
             }
         };
         project.judge(k, item.pair, right.as_deref(), &args.annotator).await?;

@@ -41,38 +41,47 @@ pub struct Estimate {
     pub expected_wrong: f64,
 }
 
-/// The stratified estimate of precision over all strata with a sample: Σ W_h p̂_h with
-/// W_h = N_h / N. Its variance uses the finite-population correction and, so that strata judged
+/// The stratified estimate of precision: Σ W_h p̂_h with W_h = N_h / N over every stratum of the
+/// population. Its variance uses the finite-population correction and, so that strata judged
 /// all-correct still contribute uncertainty, Agresti–Coull adjusted proportions
 /// p̃_h = (x_h + z²/2) / (n_h + z²) with variance p̃_h(1 − p̃_h) / (n_h + z²).
+///
+/// Strata without any judgement are unknown: the point estimate is taken over the judged strata,
+/// and the interval counts the unjudged share U as all wrong at its lower end and all correct at
+/// its upper end, so a decision made before every stratum is judged holds whatever they hold.
+/// `expected_wrong` counts the wrong labels expected among those not judged yet (judged wrong
+/// labels are fixed by then); unjudged strata are assumed at the point estimate.
 pub fn stratified_estimate(strata: &[Stratum], z: f64) -> Estimate {
-    let sampled: Vec<&Stratum> = strata.iter().filter(|s| s.sampled > 0 && s.size > 0).collect();
-    let total: usize = sampled.iter().map(|s| s.size).sum();
-    if total == 0 {
+    let population: usize = strata.iter().map(|s| s.size).sum();
+    let judged: Vec<&Stratum> = strata.iter().filter(|s| s.sampled > 0 && s.size > 0).collect();
+    if population == 0 || judged.is_empty() {
         return Estimate { precision: f64::NAN, low: 0.0, high: 1.0, expected_wrong: f64::NAN };
     }
     let z2 = z * z;
     let mut p = 0.0;
     let mut var = 0.0;
+    let mut judged_share = 0.0;
     let mut wrong = 0.0;
-    for s in sampled {
-        let w = s.size as f64 / total as f64;
+    for s in &judged {
+        let w = s.size as f64 / population as f64;
+        let n = s.sampled.min(s.size);
         let p_hat = s.correct as f64 / s.sampled as f64;
         let p_tilde = (s.correct as f64 + z2 / 2.0) / (s.sampled as f64 + z2);
-        let fpc = if s.size > 1 {
-            ((s.size - s.sampled.min(s.size)) as f64 / (s.size as f64 - 1.0)).max(0.0)
-        } else {
-            0.0
-        };
+        let fpc =
+            if s.size > 1 { ((s.size - n) as f64 / (s.size as f64 - 1.0)).max(0.0) } else { 0.0 };
         p += w * p_hat;
+        judged_share += w;
         var += w * w * fpc * p_tilde * (1.0 - p_tilde) / (s.sampled as f64 + z2);
-        wrong += s.size as f64 * (1.0 - p_hat);
+        wrong += (s.size - n) as f64 * (1.0 - p_hat);
     }
+    let unjudged = (1.0 - judged_share).max(0.0);
+    let precision = p / judged_share;
+    wrong += unjudged * population as f64 * (1.0 - precision);
     let half = z * var.sqrt();
     Estimate {
-        precision: p,
+        precision,
         low: (p - half).max(0.0),
-        high: (p + half).min(1.0),
+        high: (p + unjudged + half).min(1.0),
         expected_wrong: wrong,
     }
 }
@@ -158,7 +167,8 @@ mod tests {
             Z95,
         );
         close(e.precision, 0.9 * 0.9 + 0.1 * 0.5, 1e-12);
-        close(e.expected_wrong, 900.0 * 0.1 + 100.0 * 0.5, 1e-9);
+        // Wrong labels left among the unjudged: 880 × 0.1 + 80 × 0.5.
+        close(e.expected_wrong, 880.0 * 0.1 + 80.0 * 0.5, 1e-9);
         // Hand computation: z² = 3.8415; p̃1 = 19.92/23.84 = 0.83557, p̃2 = 11.92/23.84 = 0.5;
         // var = .81 * (880/899) * p̃1(1-p̃1)/23.84 + .01 * (80/99) * .25/23.84 = 0.0046544
         let z2 = Z95 * Z95;
@@ -175,6 +185,23 @@ mod tests {
         close(e.precision, 0.9, 1e-12);
         close(e.low, 0.9, 1e-12);
         close(e.high, 0.9, 1e-12);
+    }
+
+    #[test]
+    fn unjudged_strata_widen_the_interval_by_their_share() {
+        // One label judged correct in a stratum of 1; 99 labels not judged at all.
+        let e = stratified_estimate(
+            &[
+                Stratum { size: 1, sampled: 1, correct: 1 },
+                Stratum { size: 99, sampled: 0, correct: 0 },
+            ],
+            Z95,
+        );
+        close(e.precision, 1.0, 1e-12);
+        close(e.low, 0.01, 1e-12);
+        close(e.high, 1.0, 1e-12);
+        assert_eq!(decide(&e, 0.9), Decision::SampleMore, "one judgement decides nothing");
+        close(e.expected_wrong, 0.0, 1e-12);
     }
 
     #[test]

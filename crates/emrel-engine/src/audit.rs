@@ -113,7 +113,15 @@ impl Project {
         let sizes: Vec<usize> = strata.values().map(Vec::len).collect();
         let minimum = options.per_stratum.max(1);
         let counts: Vec<usize> = match options.budget {
-            Some(b) => audit::neyman_allocation(&sizes, &vec![None; sizes.len()], b, minimum),
+            Some(b) => {
+                // S_h from each stratum's mean admitted probability: a guess fixed before any
+                // judgement, so the drawn prefix does not move as judgements arrive.
+                let guesses: Vec<Option<f64>> = strata
+                    .values()
+                    .map(|v| Some(v.iter().map(|a| a.probability).sum::<f64>() / v.len() as f64))
+                    .collect();
+                audit::neyman_allocation(&sizes, &guesses, b, minimum)
+            }
             None => sizes.iter().map(|&n| n.min(minimum)).collect(),
         };
         Ok(Plan { strata, sample_sizes: keys.into_iter().zip(counts).collect() })
@@ -129,9 +137,16 @@ impl Project {
         let it = self.iteration_by_idx(idx).await?;
         let plan = self.audit_plan(&it, &self.audit_options(&settings, budget)).await?;
         let judgements = self.store.judgements(it.id).await?;
+        // Judgements count in the stratum their pair belongs to in the plan.
+        let key_of: HashMap<PairId, &(String, usize)> = plan
+            .strata
+            .iter()
+            .flat_map(|(k, items)| items.iter().map(move |a| (a.pair, k)))
+            .collect();
         let mut judged: HashMap<(String, usize), (usize, usize)> = HashMap::new();
         for j in &judgements {
-            let e = judged.entry((j.relation.clone(), j.confidence_bin)).or_default();
+            let Some(&key) = key_of.get(&j.pair) else { continue };
+            let e = judged.entry(key.clone()).or_default();
             e.0 += 1;
             e.1 += usize::from(j.correct);
         }
@@ -234,6 +249,11 @@ impl Project {
     ) -> Result<AuditSummary> {
         Self::check_annotator(annotator)?;
         let it = self.iteration_by_idx(idx).await?;
+        if it.status == emrel_store::IterationStatus::RolledBack {
+            return Err(EngineError::Invalid(format!(
+                "iteration {idx} is rolled back: its labels are gone, there is nothing to audit"
+            )));
+        }
         let admitted = self
             .store
             .admitted_labels(it.id)

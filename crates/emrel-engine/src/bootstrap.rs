@@ -293,13 +293,14 @@ impl Project {
                 self.train_version(ctx, &mv).await?
             }
         };
-        let current = self.store.current_model().await?;
-        let previous_f1 = match current {
-            Some(v) if v != trained.version => {
+        // The gate compares with the model that admitted the labels (also when a resumed run had
+        // promoted this iteration's model before it was killed).
+        let previous_f1 = match it.base_model_version {
+            Some(v) => {
                 let mv = self.store.model_version(v).await?;
                 self.trained_from_record(&mv).map(|t| t.metrics.f1).unwrap_or(0.0)
             }
-            _ => 0.0,
+            None => 0.0,
         };
         let drift = self.compute_drift(ctx, it, trained.version, &trained.metrics).await?;
         let settings = self.settings().await?;
@@ -313,9 +314,12 @@ impl Project {
             .await?;
         // An iteration that admitted nothing only retrained on new human labels: nothing to
         // quarantine.
-        let quarantined = settings.auto_quarantine && it.admitted > 0 && !raised.is_empty();
+        // A reviewer may have quarantined the iteration while its model trained.
+        let reviewed = self.store.iteration(it.id).await?.status;
+        let quarantined = reviewed == IterationStatus::Quarantined
+            || (settings.auto_quarantine && it.admitted > 0 && !raised.is_empty());
         let passes_gate = trained.metrics.f1 >= previous_f1 - options.tolerance_points / 100.0;
-        let promoted = passes_gate && !quarantined;
+        let promoted = passes_gate && !quarantined && reviewed == IterationStatus::Active;
         let status = if quarantined {
             IterationStatus::Quarantined
         } else if promoted {
@@ -323,6 +327,13 @@ impl Project {
         } else {
             IterationStatus::Rejected
         };
+        if !promoted
+            && let Some(base) = it.base_model_version
+            && self.store.current_model().await? == Some(trained.version)
+        {
+            // A run killed after promoting this model: the base model is current again.
+            self.store.promote(base, &format!("iteration {} not promoted", it.idx)).await?;
+        }
         if promoted {
             self.store.promote(trained.version, &format!("iteration {}", it.idx)).await?;
             self.score_missing(ctx, trained.version).await?;
@@ -373,7 +384,7 @@ impl Project {
         if it.status == IterationStatus::RolledBack {
             return Err(EngineError::Invalid(format!("iteration {idx} is rolled back")));
         }
-        Ok(self.store.set_iteration_status(it.id, IterationStatus::Quarantined).await?)
+        self.review_iteration(idx, crate::ReviewAction::Quarantine).await.map(|_| ())
     }
 
     pub(crate) async fn iteration_by_idx(&self, idx: i64) -> Result<IterationRecord> {

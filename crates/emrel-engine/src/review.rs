@@ -185,8 +185,9 @@ impl Project {
             .filter(|l| matches!(l.source, LabelSource::Seed | LabelSource::Human))
             .map(|l| (l.pair, l.relation.clone()))
             .collect();
+        let labeled: HashSet<PairId> = human.iter().map(|(p, _)| *p).collect();
         for (p, r) in &gold_split {
-            if !human.iter().any(|(q, _)| q == p) {
+            if !labeled.contains(p) {
                 human.push((*p, r.clone()));
             }
         }
@@ -214,11 +215,13 @@ impl Project {
             .into_iter()
             .filter(|i| i.idx < it.idx && i.status == IterationStatus::Active)
             .collect();
-        let first = match earlier.first() {
+        let with_labels: Vec<&IterationRecord> =
+            earlier.iter().filter(|i| i.admitted > 0).collect();
+        let first = match with_labels.first() {
             Some(i) => self.store.admitted_labels(i.id).await?,
             None => Vec::new(),
         };
-        let recent = match earlier.last() {
+        let recent = match with_labels.last() {
             Some(i) => self.store.admitted_labels(i.id).await?,
             None => Vec::new(),
         };
@@ -373,13 +376,7 @@ impl Project {
 
         // Raw predictions of the base model on the pool that the schema forbids.
         let schema_violations = match base {
-            Some(b) => self
-                .store
-                .queue_rows(Some(b), None)
-                .await?
-                .iter()
-                .filter(|r| r.label.is_none() && r.score.as_ref().is_some_and(|s| !s.top_valid))
-                .count(),
+            Some(b) => self.store.schema_violations(b).await?,
             None => 0,
         };
 
@@ -489,6 +486,13 @@ impl Project {
             ReviewAction::Quarantine => {
                 self.store.set_iteration_status(it.id, IterationStatus::Quarantined).await?;
                 self.store.set_iteration_review(it.id, None).await?;
+                // The model trained on the quarantined labels must not keep admitting more.
+                if let (Some(m), Some(base)) = (it.model_version, it.base_model_version)
+                    && self.store.current_model().await? == Some(m)
+                {
+                    let reason = format!("quarantine of iteration {idx}");
+                    self.store.promote(base, &reason).await?;
+                }
             }
         }
         let thresholds = self.settings().await?.alarm_thresholds;

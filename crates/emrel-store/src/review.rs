@@ -139,9 +139,9 @@ impl Store {
         Ok(changes.len())
     }
 
-    /// Records a judgement and, in the same transaction, makes the pair's label human: a correct
-    /// automatic label is confirmed, a wrong one fixed to `right_relation`. Judging a pair twice
-    /// replaces nothing: it is an error.
+    /// Records a judgement and, in the same transaction, makes the pair's label human when it is
+    /// still the iteration's automatic label: a correct one is confirmed, a wrong one fixed to
+    /// `right_relation`. Judging a pair twice replaces nothing: it is an error.
     pub async fn record_judgement(&self, j: &JudgementWrite) -> Result<()> {
         if !j.correct && j.right_relation.is_none() {
             return Err(StoreError::Invalid("a wrong label needs the right relation".into()));
@@ -177,13 +177,25 @@ impl Store {
         .bind(now())
         .execute(&mut *tx)
         .await?;
-        let (relation, action) = if j.correct {
-            (j.relation.as_str(), LabelAction::Confirm)
-        } else {
-            (j.right_relation.as_deref().unwrap_or_default(), LabelAction::Fix)
-        };
-        let w = LabelWrite::human(j.pair, relation, action, &j.annotator);
-        append_label_in(&mut tx, &w).await?;
+        // The label changes only while it is still this iteration's automatic label: a label a
+        // person set since, or one reverted or re-admitted by another iteration, stays as it is.
+        let still_ours: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM current_label
+             WHERE pair_id = ? AND source = 'auto' AND iteration_id = ?",
+        )
+        .bind(j.pair.0)
+        .bind(j.iteration.0)
+        .fetch_one(&mut *tx)
+        .await?;
+        if still_ours > 0 {
+            let (relation, action) = if j.correct {
+                (j.relation.as_str(), LabelAction::Confirm)
+            } else {
+                (j.right_relation.as_deref().unwrap_or_default(), LabelAction::Fix)
+            };
+            let w = LabelWrite::human(j.pair, relation, action, &j.annotator);
+            append_label_in(&mut tx, &w).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -213,5 +225,27 @@ impl Store {
                 created_at: r.get(8),
             })
             .collect())
+    }
+}
+
+impl Store {
+    /// Raw top predictions of `version` that the schema forbids, among the pairs without a
+    /// current label outside the gold split.
+    pub async fn schema_violations(&self, version: ModelVersionId) -> Result<usize> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pair_score s
+             WHERE s.model_version_id = ? AND s.top_valid = 0
+               AND NOT EXISTS (SELECT 1 FROM gold_split g WHERE g.pair_id = s.pair_id)
+               AND NOT EXISTS (SELECT 1 FROM label_event e
+                               WHERE e.pair_id = s.pair_id AND e.source <> 'gold'
+                                 AND e.label_event_id = (SELECT MAX(x.label_event_id)
+                                     FROM label_event x
+                                     WHERE x.pair_id = s.pair_id AND x.source <> 'gold')
+                                 AND e.relation IS NOT NULL)",
+        )
+        .bind(version.0)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n as usize)
     }
 }

@@ -188,6 +188,27 @@ fn drift_json_lists_the_alarms_of_a_corrupted_iteration_and_audit_answers_from_g
     let text = ok(&project, &["drift"]);
     assert!(text.contains("iteration 1 [quarantined]") && text.contains("ALARM"), "{text}");
 
+    // A reviewer at the terminal: a stray Enter asks again, `y` confirms, `n` then a number
+    // fixes, `q` stops; prompts go to stderr so --json stays clean.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_emrel"))
+        .args(["--project", project.to_str().unwrap(), "--json", "audit", "--annotator", "rev"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(b"\ny\nn\n0\nq\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let partial: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let prompts = String::from_utf8_lossy(&out.stderr);
+    assert!(prompts.contains("automatic label:") && prompts.contains("left]"), "{prompts}");
+    let first_label = prompts.split("automatic label: ").nth(2).unwrap().lines().next().unwrap();
+    // The second item was fixed to none unless none was its label (then it was asked again).
+    let judged = if first_label.trim() == "none" { 1 } else { 2 };
+    assert_eq!(partial["judged"], judged, "{partial}");
+
     let audit: serde_json::Value =
         serde_json::from_str(&ok(&project, &["--json", "audit", "--simulate"])).unwrap();
     assert_eq!(audit["judged"], audit["sample"]);

@@ -127,4 +127,29 @@ async fn clean_iterations_store_drift_without_quarantine_when_switched_off() {
         assert!(r.drift.is_some());
         assert_ne!(r.status, "quarantined", "auto-quarantine is off");
     }
+
+    // A label a person set after admission survives the audit's judgement.
+    let it = &project.store().iterations().await.unwrap()[0];
+    let admitted = project.store().admitted_labels(it.id).await.unwrap();
+    let a = &admitted[0];
+    let item = project.item(a.pair).await.unwrap();
+    let other = item.relations.iter().map(|r| r.name.as_str()).find(|r| *r != a.relation).unwrap();
+    let set = project.set_label(a.pair, other, "annotator").await.unwrap();
+    project.judge(1, a.pair, None, "reviewer").await.unwrap();
+    let after = project.store().current_label(a.pair).await.unwrap().unwrap();
+    assert_eq!(
+        (after.event, after.relation.as_deref()),
+        (set, Some(other)),
+        "the person's label stays"
+    );
+    assert_eq!(project.audit_summary(1, None).await.unwrap().judged, 1, "the judgement counts");
+
+    // Quarantining the iteration whose model is current restores the model that admitted it.
+    let promoted = review.iter().find(|r| r.status == "active" && r.model_version.is_some());
+    if let Some(r) = promoted
+        && project.current_model().await.unwrap() == r.model_version
+    {
+        project.review_iteration(r.iteration, ReviewAction::Quarantine).await.unwrap();
+        assert_eq!(project.current_model().await.unwrap(), r.base_model_version);
+    }
 }
