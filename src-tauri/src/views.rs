@@ -226,6 +226,8 @@ pub struct LabelView {
 pub struct SuggestionView {
     pub relation: String,
     pub probability: f64,
+    /// After temperature scaling on the gold split: ≈ P(correct).
+    pub calibrated: Option<f64>,
     #[ts(type = "number")]
     pub model_version: i64,
 }
@@ -273,6 +275,7 @@ impl ItemView {
             suggestion: item.suggestion.map(|s| SuggestionView {
                 relation: s.relation,
                 probability: s.probability,
+                calibrated: s.calibrated,
                 model_version: s.model_version.0,
             }),
             in_gold_split: item.in_gold_split,

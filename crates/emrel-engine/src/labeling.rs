@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::Project;
 use crate::error::{EngineError, Result};
 use crate::queue::{self, Lambda, Queue};
-use crate::scoring::constrained_prediction;
+use crate::scoring::{calibrated, constrained_prediction};
 
 /// An entity as the UI highlights it: sentence-relative half-open char spans.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -50,7 +50,10 @@ pub struct LabelView {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Suggestion {
     pub relation: String,
+    /// The model's probability (what λ is compared with).
     pub probability: f64,
+    /// The same after the model's temperature scaling: ≈ P(correct) on the gold split.
+    pub calibrated: Option<f64>,
     pub model_version: ModelVersionId,
 }
 
@@ -191,9 +194,21 @@ impl Project {
             && l.source == LabelSource::Auto
             && let (Some(relation), Some(mv)) = (&l.relation, l.model_version)
         {
+            let classes = self.store.schema().classes();
+            let calibrated = match (
+                self.temperature(mv).await?,
+                self.store.pair_score(p.pair, mv).await?,
+                classes.iter().position(|c| c == relation),
+            ) {
+                (Some(t), Some(score), Some(c)) if score.probabilities.len() == classes.len() => {
+                    Some(calibrated(&score.probabilities, c, t))
+                }
+                _ => None,
+            };
             return Ok(Some(Suggestion {
                 relation: relation.clone(),
                 probability: l.probability.unwrap_or(0.0),
+                calibrated,
                 model_version: mv,
             }));
         }
@@ -210,7 +225,23 @@ impl Project {
             &p.tail.entity_type,
             &score.probabilities,
         );
-        Ok(Some(Suggestion { relation: classes[c].clone(), probability, model_version: mv }))
+        let calibrated =
+            self.temperature(mv).await?.map(|t| calibrated(&score.probabilities, c, t));
+        Ok(Some(Suggestion {
+            relation: classes[c].clone(),
+            probability,
+            calibrated,
+            model_version: mv,
+        }))
+    }
+
+    /// The temperature fitted for model version `mv` (none for versions trained before).
+    async fn temperature(&self, mv: ModelVersionId) -> Result<Option<f64>> {
+        let record = self.store.model_version(mv).await?;
+        Ok(record
+            .metrics_json
+            .and_then(|j| serde_json::from_str::<crate::Metrics>(&j).ok())
+            .and_then(|m| m.temperature))
     }
 
     /// Resolves a relation name (or alias, or `none`) and checks that the schema allows it on

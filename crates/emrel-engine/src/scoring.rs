@@ -97,6 +97,16 @@ pub struct Metrics {
     /// Best F1 on the trainer's own dev part.
     #[serde(default)]
     pub dev_f1: f64,
+    /// Temperature fitted on the gold split (log-probabilities / T, then softmax) so that a shown
+    /// confidence reads as ≈ P(correct); `None` with fewer than 20 gold items.
+    #[serde(default)]
+    pub temperature: Option<f64>,
+}
+
+/// `probabilities` rescaled by temperature `t`; the value of class `class`.
+pub(crate) fn calibrated(probabilities: &[f32], class: usize, t: f64) -> f64 {
+    let logits: Vec<f64> = probabilities.iter().map(|&p| (p.max(1e-7) as f64).ln()).collect();
+    emrel_core::drift::softmax_with_temperature(&logits, t).get(class).copied().unwrap_or(0.0)
 }
 
 /// Evaluates constrained predictions against gold-split labels: `(gold relation, probability
@@ -116,6 +126,14 @@ pub(crate) fn gold_split_metrics(
         predicted.push(constrained_prediction(schema, classes, h, t, probs).0);
     }
     let e = evaluate(&gold, &predicted, classes.len(), none);
+    let temperature = (gold.len() >= 20).then(|| {
+        let logits: Vec<Vec<f64>> = items
+            .iter()
+            .filter(|(g, ..)| classes.iter().any(|c| c == g))
+            .map(|(_, p, ..)| p.iter().map(|&x| (x.max(1e-7) as f64).ln()).collect())
+            .collect();
+        emrel_core::drift::fit_temperature(&logits, &gold)
+    });
     let per_relation = classes
         .iter()
         .enumerate()
@@ -135,12 +153,24 @@ pub(crate) fn gold_split_metrics(
         pairs: gold.len(),
         per_relation,
         dev_f1,
+        temperature,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calibration_keeps_probabilities_at_t_1_and_softens_them_above() {
+        let p = [0.7f32, 0.2, 0.1];
+        assert!((calibrated(&p, 0, 1.0) - 0.7).abs() < 1e-6);
+        let soft = calibrated(&p, 0, 2.0);
+        // softmax(ln p / 2) = sqrt(p) / Σ sqrt(p)
+        let want = 0.7f64.sqrt() / (0.7f64.sqrt() + 0.2f64.sqrt() + 0.1f64.sqrt());
+        assert!((soft - want).abs() < 1e-6, "{soft} vs {want}");
+        assert!(soft < 0.7, "a temperature above 1 lowers an overconfident top probability");
+    }
 
     #[test]
     fn summary_and_constrained_prediction_respect_the_schema() {

@@ -49,7 +49,9 @@ export function item(pair: number, suggestion = false): ItemView {
     others: [position, symptom, disease],
     relations: [rel, { name: "none", description: "no relation between the two entities" }],
     current: null,
-    suggestion: suggestion ? { relation: rel.name, probability: 0.91, model_version: 1 } : null,
+    suggestion: suggestion
+      ? { relation: rel.name, probability: 0.91, calibrated: 0.84, model_version: 1 }
+      : null,
     in_gold_split: false,
   };
 }

@@ -45,12 +45,14 @@ describe("the annotate view", () => {
     await waitFor(() => expect(screen.getByTestId("labeled-today").textContent).toBe("1"));
   });
 
-  it("shows the suggestion with its confidence; Enter confirms it", async () => {
+  it("shows the suggestion with its calibrated confidence; Enter confirms it", async () => {
     const backend = mockBackend({ suggestion: true });
     const user = userEvent.setup();
     render(Annotate, { project });
     const s = await screen.findByTestId("suggestion");
-    expect(s.textContent).toMatch(/SAP.*91%/);
+    // The calibrated figure (≈ P(correct)) is shown, the raw probability is in the tooltip.
+    expect(s.textContent).toMatch(/SAP.*≈84% right/);
+    expect(screen.getByTestId("calibrated").getAttribute("title")).toMatch(/91%/);
     await user.keyboard("{Enter}");
     await waitFor(() => expect(backend.calls.some((c) => c.cmd === "confirm_pair")).toBe(true));
   });

@@ -37,6 +37,16 @@ async fn gold_split_is_stratified_by_relation_and_frozen_on_first_training() {
     assert_eq!(r.train_size, labeled.len() - split.len(), "the gold split is never trained on");
     assert_eq!(r.metrics.pairs, split.len());
     assert!(sink.events().iter().any(|e| matches!(e, emrel_engine::JobEvent::Epoch { .. })));
+    // The temperature fitted on the gold split calibrates the suggestions annotators see.
+    let t = r.metrics.temperature.expect("a temperature with 20+ gold items");
+    assert!(t > 0.0 && t.is_finite());
+    let unlabeled = project.queue_pairs(&emrel_engine::Queue::uncertain(), None).await.unwrap();
+    let s = project.item(unlabeled[0]).await.unwrap().suggestion.expect("a scored pair");
+    let c = s.calibrated.expect("the current model has a temperature");
+    assert!((0.0..=1.0).contains(&c));
+    if (t - 1.0).abs() > 1e-3 {
+        assert!((c - s.probability).abs() > 1e-9, "calibration changed the figure");
+    }
 
     // More labels and a second training leave the split as it was.
     label_from_gold(&project, 260, "ann").await;

@@ -75,7 +75,11 @@ spans: Array<[number, number]>, };
 
 export type LabelView = { relation: string, source: string, action: string, annotator: string | null, probability: number | null, iteration: number | null, };
 
-export type SuggestionView = { relation: string, probability: number, model_version: number, };
+export type SuggestionView = { relation: string, probability: number, 
+/**
+ * After temperature scaling on the gold split: ≈ P(correct).
+ */
+calibrated: number | null, model_version: number, };
 
 export type ItemView = { pair: number, text: string, category: string, head: EntityView, tail: EntityView, 
 /**
