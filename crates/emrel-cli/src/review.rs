@@ -99,8 +99,10 @@ fn print_review(r: &IterationReview) {
         return;
     };
     println!(
-        "    JSD {:.4}; churn auto {} human {}; schema violations {}; F1 {} (was {}); ECE {} at T {}",
+        "    JSD {:.4}; below floor {} of {}; churn auto {} human {}; schema violations {}; F1 {} (was {}); ECE {} at T {}",
         d.jsd,
+        opt(d.below_floor),
+        d.below_floor_items,
         opt(d.churn_auto),
         opt(d.churn_human),
         d.schema_violations,

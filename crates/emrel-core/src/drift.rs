@@ -178,7 +178,9 @@ pub fn regression_churn(before: &[usize], after: &[usize], label: &[Option<usize
 /// Thresholds above (or below) which a drift metric raises an alarm. Defaults: JSD > 0.3; a
 /// relation's admitted share > 5× its human prior; gold-split F1 drop > 5 points overall or > 10
 /// points on a relation (with ≥ 20 gold items); regression churn > 5%; a relation's mean centroid
-/// similarity below the 5th percentile of its human items' similarity (with ≥ 10 admitted).
+/// similarity below the 5th percentile of its human items' similarity (with ≥ 10 admitted); more
+/// than 15% of the admitted items, all relations pooled, below their relation's 5th percentile
+/// (three times the rate of human items).
 ///
 /// JSD and the share ratio are higher than the textbook 0.1 and 2× because admission selects
 /// the model's most confident predictions, which are never distributed like the human labels:
@@ -194,6 +196,10 @@ pub struct AlarmThresholds {
     pub churn: f64,
     /// Centroid similarity alarms below this percentile of seed-to-seed similarities.
     pub centroid_percentile: f64,
+    /// Alarm when more than this share of an iteration's admitted items (all relations pooled)
+    /// lie below their relation's floor; by the floor's definition about 5% of human items do.
+    #[serde(default = "default_below_floor")]
+    pub below_floor: f64,
     /// Per-relation share and centroid alarms need at least this many admitted labels of the
     /// relation (a handful of items says nothing).
     #[serde(default = "default_min_admitted")]
@@ -201,6 +207,10 @@ pub struct AlarmThresholds {
     /// Per-relation F1 alarms need at least this many gold-split items of the relation.
     #[serde(default = "default_min_support")]
     pub min_support: usize,
+}
+
+fn default_below_floor() -> f64 {
+    0.15
 }
 
 fn default_min_admitted() -> usize {
@@ -220,6 +230,7 @@ impl Default for AlarmThresholds {
             f1_drop_relation: 0.10,
             churn: 0.05,
             centroid_percentile: 5.0,
+            below_floor: default_below_floor(),
             min_admitted: default_min_admitted(),
             min_support: default_min_support(),
         }
@@ -242,6 +253,9 @@ pub struct RelationDrift {
     pub centroid_similarity: Option<f64>,
     /// The `centroid_percentile`-th percentile of human items' similarity to that centroid.
     pub seed_similarity_floor: Option<f64>,
+    /// Share of the admitted items whose similarity to the centroid is below that floor.
+    #[serde(default)]
+    pub below_floor: Option<f64>,
     /// Mean McIntosh–Curran ratio of the admitted items.
     pub mcintosh_curran: Option<f64>,
     pub f1: Option<f64>,
@@ -270,6 +284,12 @@ pub struct IterationDrift {
     /// Expected calibration error on the gold split after temperature scaling.
     pub ece: Option<f64>,
     pub temperature: Option<f64>,
+    /// Over every relation (not `none`): share of admitted items below their relation's
+    /// seed-similarity floor, and how many items that share is over.
+    #[serde(default)]
+    pub below_floor: Option<f64>,
+    #[serde(default)]
+    pub below_floor_items: usize,
     pub relations: Vec<RelationDrift>,
 }
 
@@ -306,6 +326,12 @@ pub fn alarms(m: &IterationDrift, t: &AlarmThresholds) -> Vec<Alarm> {
         && prev - f1 > t.f1_drop_overall
     {
         raise("*", "f1_drop", prev - f1, t.f1_drop_overall);
+    }
+    if let Some(share) = m.below_floor
+        && m.below_floor_items >= t.min_admitted.max(1)
+        && share > t.below_floor
+    {
+        raise("*", "below_floor", share, t.below_floor);
     }
     for (metric, v) in [("churn_auto", m.churn_auto), ("churn_human", m.churn_human)] {
         if let Some(v) = v
@@ -436,6 +462,14 @@ mod tests {
         let mut empty = loud.clone();
         empty.admitted = 0;
         assert!(alarms(&empty, &t).is_empty());
+        // Pooled over relations: 30 of 100 admitted items below their floor.
+        let mut pooled = quiet.clone();
+        pooled.below_floor = Some(0.3);
+        pooled.below_floor_items = 100;
+        let a = alarms(&pooled, &t);
+        assert_eq!((a.len(), a[0].metric.as_str(), a[0].threshold), (1, "below_floor", 0.15));
+        pooled.below_floor_items = 5;
+        assert!(alarms(&pooled, &t).is_empty(), "too few items to say anything");
     }
 
     #[test]

@@ -328,6 +328,7 @@ impl Project {
 
         let settings = self.settings().await?;
         let mut relations = Vec::new();
+        let (mut pooled_below, mut pooled_items) = (0usize, 0usize);
         for (ci, rel) in classes.iter().enumerate() {
             let mine: Vec<&AdmittedLabel> =
                 admitted.iter().filter(|a| &a.relation == rel).collect();
@@ -361,6 +362,11 @@ impl Project {
                     if !a.is_empty() {
                         let sims: Vec<f64> = a.iter().map(|v| cosine(v, &c)).collect();
                         rd.centroid_similarity = Some(drift::mean(&sims));
+                        let floor = rd.seed_similarity_floor.unwrap_or(f64::MIN);
+                        let below = sims.iter().filter(|&&x| x < floor).count();
+                        rd.below_floor = Some(below as f64 / sims.len() as f64);
+                        pooled_below += below;
+                        pooled_items += sims.len();
                     }
                 }
                 let f = vectors(&by_relation_first[rel.as_str()]);
@@ -423,6 +429,8 @@ impl Project {
             previous_f1: previous_metrics.as_ref().map(|m| m.f1),
             ece,
             temperature,
+            below_floor: (pooled_items > 0).then(|| pooled_below as f64 / pooled_items as f64),
+            below_floor_items: pooled_items,
             relations,
         })
     }
