@@ -126,11 +126,19 @@ test("annotate, train, confirm and export in the real window", { timeout: 20 * 6
   await until("the training form", () => s.exec(`return !!document.querySelector('[data-testid="start-training"]');`));
   await s.exec(`
     const set = (label, v) => { const e = document.querySelector('[aria-label="' + label + '"]'); e.value = v; e.dispatchEvent(new Event(e.tagName === "SELECT" ? "change" : "input", { bubbles: true })); };
-    set("preset", "tiny"); set("epochs", "3");
-    const auto = document.querySelector('[aria-label="auto bootstrap"]');
-    if (auto.checked) auto.click();`);
+    set("preset", "tiny"); set("epochs", "3");`);
   // This journey watches one training; automatic bootstrapping afterwards is tested elsewhere.
-  await click('[data-testid="save-settings"]');
+  // The form loads the saved settings asynchronously, so untick and save until a poll finds the
+  // box unticked without touching it.
+  await until(
+    "automatic bootstrapping off",
+    () =>
+      s.exec(`const a = document.querySelector('[aria-label="auto bootstrap"]');
+        if (a.checked) { a.click(); document.querySelector('[data-testid="save-settings"]').click(); return false; }
+        return true;`),
+    30000,
+    300,
+  );
   await click('[data-testid="start-training"]');
   await until("the job to start", () => text("job-chip"), 30000);
   await click('[data-view="annotate"]');

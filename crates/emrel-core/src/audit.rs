@@ -266,6 +266,7 @@ mod tests {
             }
         }
         let rate = covered as f64 / draws as f64;
+        eprintln!("95% interval covered the true precision in {covered} of {draws} audits");
         assert!(rate >= 0.90, "coverage {rate}");
     }
 }
