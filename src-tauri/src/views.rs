@@ -743,10 +743,13 @@ pub struct AlarmView {
     #[ts(type = "number")]
     pub iteration: i64,
     pub relation: String,
-    /// `jsd`, `f1_drop`, `churn_auto`, `churn_human`, `share_ratio` or `centroid_similarity`.
+    /// `jsd`, `f1_drop`, `churn_auto`, `churn_human`, `share_ratio`, `centroid_similarity` or
+    /// `below_floor`.
     pub metric: String,
     pub value: f64,
     pub threshold: f64,
+    /// Whether the alarm quarantines the iteration (the others only inform).
+    pub quarantine: bool,
 }
 
 impl From<emrel_core::drift::Alarm> for AlarmView {
@@ -757,6 +760,7 @@ impl From<emrel_core::drift::Alarm> for AlarmView {
             metric: a.metric,
             value: a.value,
             threshold: a.threshold,
+            quarantine: a.quarantine,
         }
     }
 }

@@ -77,8 +77,13 @@ fn opt(x: Option<f64>) -> String {
 
 fn print_alarm(a: &Alarm) {
     println!(
-        "    ALARM iteration {} {} {}: {:.4} (threshold {:.4})",
-        a.iteration, a.relation, a.metric, a.value, a.threshold
+        "    ALARM iteration {} {} {}: {:.4} (threshold {:.4}){}",
+        a.iteration,
+        a.relation,
+        a.metric,
+        a.value,
+        a.threshold,
+        if a.quarantine { "" } else { " [informs, does not quarantine]" }
     );
 }
 

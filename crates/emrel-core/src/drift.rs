@@ -302,6 +302,20 @@ pub struct Alarm {
     pub metric: String,
     pub value: f64,
     pub threshold: f64,
+    /// Whether this alarm quarantines the iteration (when automatic quarantine is on); see
+    /// [`quarantines`].
+    #[serde(default)]
+    pub quarantine: bool,
+}
+
+/// The metrics whose alarms quarantine an iteration: the ones that point at wrong labels
+/// (admitted items far from their relation's human examples) or a model made worse (gold-split
+/// F1 drops). The label-mix and churn alarms are shown to reviewers but do not quarantine by
+/// themselves: with few labels a model that improves a lot also changes its predictions and
+/// its admitted mix a lot (on the demo, iterations that raised F1 from 21 to 73 points crossed
+/// the JSD and churn thresholds).
+pub fn quarantines(metric: &str) -> bool {
+    matches!(metric, "below_floor" | "centroid_similarity" | "f1_drop")
 }
 
 /// Every alarm an iteration's metrics raise.
@@ -317,6 +331,7 @@ pub fn alarms(m: &IterationDrift, t: &AlarmThresholds) -> Vec<Alarm> {
             metric: metric.to_string(),
             value,
             threshold,
+            quarantine: quarantines(metric),
         })
     };
     if m.jsd > t.jsd {
@@ -452,6 +467,8 @@ mod tests {
             ]
         );
         assert_eq!(a[0].iteration, 3);
+        let quarantining: Vec<_> = a.iter().map(|a| a.quarantine).collect();
+        assert_eq!(quarantining, [false, true, false, true], "jsd and share only inform");
         assert!((a[2].value - 0.8 / 0.15).abs() < 1e-12);
         assert_eq!(a[2].threshold, 5.0);
         // Too few admitted items of the relation: no per-relation alarm; nothing admitted: none.

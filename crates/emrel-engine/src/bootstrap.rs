@@ -317,7 +317,7 @@ impl Project {
         // A reviewer may have quarantined the iteration while its model trained.
         let reviewed = self.store.iteration(it.id).await?.status;
         let quarantined = reviewed == IterationStatus::Quarantined
-            || (settings.auto_quarantine && it.admitted > 0 && !raised.is_empty());
+            || (settings.auto_quarantine && it.admitted > 0 && raised.iter().any(|a| a.quarantine));
         let passes_gate = trained.metrics.f1 >= previous_f1 - options.tolerance_points / 100.0;
         let promoted = passes_gate && !quarantined && reviewed == IterationStatus::Active;
         let status = if quarantined {

@@ -5,7 +5,7 @@ import type { AuditSummaryView, IterationReviewView } from "./backend";
 describe("review wording", () => {
   it("writes every alarm metric with its iteration, relation, value and threshold", () => {
     const a = (relation: string, metric: string, value: number, threshold: number) =>
-      alarmText({ iteration: 5, relation, metric, value, threshold });
+      alarmText({ iteration: 5, relation, metric, value, threshold, quarantine: true });
     expect(a("*", "f1_drop", 0.031, 0.02)).toBe("Iteration 5: gold-split F1 fell by 3.1 points, more than 2.0");
     expect(a("SAP", "f1_drop", 0.06, 0.05)).toBe("Iteration 5 · SAP: F1 of SAP fell by 6.0 points, more than 5.0");
     expect(a("*", "churn_auto", 0.08, 0.05)).toBe(
@@ -18,6 +18,14 @@ describe("review wording", () => {
       "Iteration 5 · DAP: admitted items lie away from the human ones: similarity to their centroid 0.612 is below the floor 0.700",
     );
     expect(a("DAP", "novel", 1, 0.5)).toBe("Iteration 5 · DAP: novel 1.000 crossed the threshold 0.500");
+    expect(a("*", "below_floor", 0.3, 0.15)).toBe(
+      "Iteration 5: 30.0% of the admitted items lie further from their relation's human examples than 95% of those do, more than 15.0%",
+    );
+    expect(
+      alarmText({ iteration: 2, relation: "*", metric: "jsd", value: 0.4, threshold: 0.3, quarantine: false }),
+    ).toBe(
+      "Iteration 2: the admitted label mix diverges from the human labels: JSD 0.400 is above 0.300 (informs; does not quarantine)",
+    );
   });
 
   it("writes the audit decision against the target", () => {

@@ -54,10 +54,13 @@ export function alarmText(a: AlarmView): string {
     case "centroid_similarity":
       what = `admitted items lie away from the human ones: similarity to their centroid ${num(a.value)} is below the floor ${num(a.threshold)}`;
       break;
+    case "below_floor":
+      what = `${pct(a.value)} of the admitted items lie further from their relation's human examples than 95% of those do, more than ${pct(a.threshold)}`;
+      break;
     default:
       what = `${a.metric} ${num(a.value)} crossed the threshold ${num(a.threshold)}`;
   }
-  return `${where}: ${what}`;
+  return `${where}: ${what}${a.quarantine ? "" : " (informs; does not quarantine)"}`;
 }
 
 /** The audit's decision in words. */

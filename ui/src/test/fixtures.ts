@@ -166,8 +166,8 @@ export function mockReviewBackend(opts: { fail?: string } = {}) {
     iteration(1, "active", [], true),
     iteration(2, "rejected", []),
     iteration(3, "quarantined", [
-      { iteration: 3, relation: "*", metric: "jsd", value: 0.142, threshold: 0.1 },
-      { iteration: 3, relation: "SAP", metric: "share_ratio", value: 2.4, threshold: 2 },
+      { iteration: 3, relation: "*", metric: "jsd", value: 0.142, threshold: 0.1, quarantine: false },
+      { iteration: 3, relation: "SAP", metric: "share_ratio", value: 2.4, threshold: 2, quarantine: false },
     ]),
     iteration(4, "rolled_back", []),
   ];

@@ -45,8 +45,8 @@ describe("the review view", () => {
     await user.click(await iterationButton(3));
     const alarms = await screen.findAllByTestId("alarm");
     expect(alarms.map(text)).toEqual([
-      "Iteration 3: the admitted label mix diverges from the human labels: JSD 0.142 is above 0.100",
-      "Iteration 3 · SAP: its share of the admitted labels is 2.40× its share of the human labels, more than 2.00×",
+      "Iteration 3: the admitted label mix diverges from the human labels: JSD 0.142 is above 0.100 (informs; does not quarantine)",
+      "Iteration 3 · SAP: its share of the admitted labels is 2.40× its share of the human labels, more than 2.00× (informs; does not quarantine)",
     ]);
     expect(text(screen.getByTestId("jsd"))).toBe("0.142");
     // F1 76.0% against 74.0% before: two points up.

@@ -157,9 +157,14 @@ task: string, phase: string, done: number, total: number, };
 
 export type AlarmView = { iteration: number, relation: string, 
 /**
- * `jsd`, `f1_drop`, `churn_auto`, `churn_human`, `share_ratio` or `centroid_similarity`.
+ * `jsd`, `f1_drop`, `churn_auto`, `churn_human`, `share_ratio`, `centroid_similarity` or
+ * `below_floor`.
  */
-metric: string, value: number, threshold: number, };
+metric: string, value: number, threshold: number, 
+/**
+ * Whether the alarm quarantines the iteration (the others only inform).
+ */
+quarantine: boolean, };
 
 export type RelationDriftView = { relation: string, admitted: number, 
 /**
