@@ -2,8 +2,9 @@
 //!
 //! A pair becomes character ids plus two relative-position ids (each character's distance to the
 //! head and to the tail entity, clipped to ±`max_pos`, as in the paper's Fig. 2). A sentence
-//! longer than `max_len` is cut to a window that keeps both entities and all the text between
-//! them, centred on that span, rather than simply its first `max_len` characters.
+//! longer than `max_len` is cut to a window that keeps both entities, centred on them, rather than
+//! simply its first `max_len` characters: the text between them too when it fits, else each
+//! entity with the context around it (see [`window`]).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -115,7 +116,7 @@ impl Vocab {
 /// Sizes of the encoded input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EncodeConfig {
-    /// Longest window in characters (a longer span between the entities is kept whole).
+    /// Longest window in characters (longer only when an entity itself is longer).
     pub max_len: usize,
     /// Relative positions are clipped to `-max_pos..=max_pos`.
     pub max_pos: usize,
@@ -149,26 +150,85 @@ impl EncodedPair {
     }
 }
 
-/// The window `[start, end)` of a text of `len` chars: the whole text when it fits in `max_len`,
-/// else `max_len` chars centred on the span from the first entity's start to the last entity's
-/// end (shifted to stay inside the text), or that span alone when it is longer than `max_len`.
-pub fn window(len: usize, head: Span, tail: Span, max_len: usize) -> (usize, usize) {
+/// The characters of a text kept as the model's input: one or two `[start, end)` segments, in
+/// text order, that together hold both entities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    segments: [(usize, usize); 2],
+    n: usize,
+}
+
+impl Window {
+    /// The kept segments, in text order (one or two).
+    pub fn segments(&self) -> &[(usize, usize)] {
+        &self.segments[..self.n]
+    }
+
+    /// Number of characters kept.
+    pub fn len(&self) -> usize {
+        self.segments().iter().map(|&(s, e)| e - s).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn one(start: usize, end: usize) -> Window {
+        Window { segments: [(start, end), (0, 0)], n: 1 }
+    }
+
+    /// The window position of text position `i` (which must lie in a segment).
+    fn map(&self, i: usize) -> usize {
+        let mut offset = 0;
+        for &(s, e) in self.segments() {
+            if (s..e).contains(&i) {
+                return offset + i - s;
+            }
+            offset += e - s;
+        }
+        unreachable!("position {i} outside the window {:?}", self.segments())
+    }
+}
+
+/// `budget` chars centred on `span` and shifted to stay inside a text of `len >= budget` chars, or
+/// the span alone when it is longer than `budget`.
+fn around(span: Span, budget: usize, len: usize) -> (usize, usize) {
+    let l = span.end - span.start;
+    if l >= budget {
+        return (span.start, span.end);
+    }
+    let extra = budget - l;
+    let start = span.start.saturating_sub(extra / 2);
+    let end = start + budget;
+    if end > len { (len - budget, len) } else { (start, end) }
+}
+
+/// The window of a text of `len` chars for a pair of entities:
+/// - the whole text when it fits in `max_len`;
+/// - else, when the span from the first entity's start to the last entity's end fits, `max_len`
+///   chars centred on that span (shifted to stay inside the text);
+/// - else (entities far apart) two segments of about `max_len / 2` chars, each centred on one
+///   entity, so the model sees each entity in its context instead of the whole text between
+///   them (an entity longer than its half is kept whole; segments that meet are merged).
+///
+/// The input therefore stays within `max_len` chars unless an entity itself is longer.
+pub fn window(len: usize, head: Span, tail: Span, max_len: usize) -> Window {
     if len <= max_len {
-        return (0, len);
+        return Window::one(0, len);
     }
     let lo = head.start.min(tail.start);
     let hi = head.end.max(tail.end);
-    if hi - lo >= max_len {
-        return (lo, hi);
+    if hi - lo <= max_len {
+        let (s, e) = around(Span::new(lo, hi), max_len, len);
+        return Window::one(s, e);
     }
-    let extra = max_len - (hi - lo);
-    let mut start = lo.saturating_sub(extra / 2);
-    let mut end = start + max_len;
-    if end > len {
-        end = len;
-        start = len - max_len;
-    }
-    (start, end)
+    let (first, second) =
+        if (head.start, head.end) <= (tail.start, tail.end) { (head, tail) } else { (tail, head) };
+    let half = max_len / 2;
+    let a = around(first, half, len);
+    let b = around(second, max_len - half, len);
+    let (a, b) = if a <= b { (a, b) } else { (b, a) };
+    if b.0 <= a.1 { Window::one(a.0, a.1.max(b.1)) } else { Window { segments: [a, b], n: 2 } }
 }
 
 /// Signed distance of char `i` to `span`: negative before it, 0 inside, positive after it.
@@ -204,14 +264,22 @@ pub fn encode_pair(
             )));
         }
     }
-    let (start, end) = window(n, pair.head, pair.tail, cfg.max_len);
-    let shift = |s: Span| Span::new(s.start - start, s.end - start);
-    let (head, tail) = (shift(pair.head), shift(pair.tail));
-    let ids = chars[start..end].iter().map(|&c| vocab.id(c)).collect();
+    let w = window(n, pair.head, pair.tail, cfg.max_len);
+    // Text positions of the kept chars; relative positions are true distances in the text, so
+    // the jump between two segments shows in them.
+    let kept: Vec<usize> = w.segments().iter().flat_map(|&(s, e)| s..e).collect();
+    let shift = |s: Span| Span::new(w.map(s.start), w.map(s.end - 1) + 1);
+    let ids = kept.iter().map(|&i| vocab.id(chars[i])).collect();
     let pos = |span: Span| {
-        (0..end - start).map(|i| position_id(relative_position(i, span), cfg.max_pos)).collect()
+        kept.iter().map(|&i| position_id(relative_position(i, span), cfg.max_pos)).collect()
     };
-    Ok(EncodedPair { chars: ids, head_pos: pos(head), tail_pos: pos(tail), head, tail })
+    Ok(EncodedPair {
+        chars: ids,
+        head_pos: pos(pair.head),
+        tail_pos: pos(pair.tail),
+        head: shift(pair.head),
+        tail: shift(pair.tail),
+    })
 }
 
 #[cfg(test)]
@@ -270,18 +338,23 @@ mod tests {
         assert!(encode_pair(&v, &cfg, &pair("肺癌", (0, 2), (1, 3))).is_err());
     }
 
+    fn one(w: Window) -> (usize, usize) {
+        assert_eq!(w.segments().len(), 1, "{w:?}");
+        w.segments()[0]
+    }
+
     #[test]
     fn window_keeps_both_entities_and_the_text_between() {
         // Entities near the end of a long text: the window shifts to stay inside the text.
-        assert_eq!(window(100, Span::new(90, 92), Span::new(97, 100), 20), (80, 100));
+        assert_eq!(one(window(100, Span::new(90, 92), Span::new(97, 100), 20)), (80, 100));
         // Near the start.
-        assert_eq!(window(100, Span::new(0, 2), Span::new(5, 6), 20), (0, 20));
+        assert_eq!(one(window(100, Span::new(0, 2), Span::new(5, 6), 20)), (0, 20));
         // In the middle: centred on the span 40..50.
-        assert_eq!(window(100, Span::new(45, 50), Span::new(40, 42), 20), (35, 55));
-        // A span longer than the window is kept whole.
-        assert_eq!(window(100, Span::new(10, 12), Span::new(60, 65), 20), (10, 65));
+        assert_eq!(one(window(100, Span::new(45, 50), Span::new(40, 42), 20)), (35, 55));
         // Overlapping entities.
-        assert_eq!(window(100, Span::new(50, 60), Span::new(55, 58), 20), (45, 65));
+        assert_eq!(one(window(100, Span::new(50, 60), Span::new(55, 58), 20)), (45, 65));
+        // A span of exactly max_len is kept whole.
+        assert_eq!(one(window(100, Span::new(10, 12), Span::new(28, 30), 20)), (10, 30));
 
         let text: String = (0..100).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
         let v = Vocab::build(&[text.as_str()], 1);
@@ -292,5 +365,55 @@ mod tests {
         assert_eq!(e.chars[10], v.id(text.chars().nth(90).unwrap()));
         assert_eq!(e.head_pos[10], position_id(0, 50));
         assert_eq!(e.tail_pos[0], position_id(-17, 50));
+    }
+
+    #[test]
+    fn far_apart_entities_keep_their_contexts_not_the_whole_span() {
+        // 48 chars apart with max_len 20: two segments of 10, each centred on its entity.
+        let w = window(100, Span::new(60, 65), Span::new(10, 12), 20);
+        assert_eq!(w.segments(), [(6, 16), (58, 68)]);
+        assert_eq!(w.len(), 20);
+        // Segments clipped at the text's ends.
+        assert_eq!(
+            window(100, Span::new(0, 2), Span::new(98, 100), 20).segments(),
+            [(0, 10), (90, 100)]
+        );
+        // An entity longer than its half is kept whole; the other keeps its half.
+        assert_eq!(
+            window(100, Span::new(5, 20), Span::new(70, 72), 20).segments(),
+            [(5, 20), (66, 76)]
+        );
+        // A long entity containing the other: one segment, the long entity.
+        assert_eq!(one(window(100, Span::new(10, 60), Span::new(30, 32), 20)), (10, 60));
+        // Never longer than max_len unless an entity is, and both entities always inside.
+        for len in [21, 50, 300] {
+            for a in (0..len - 3).step_by(7) {
+                for b in (0..len - 2).step_by(5) {
+                    let (h, t) = (Span::new(a, a + 3), Span::new(b, b + 2));
+                    let w = window(len, h, t, 20);
+                    assert!(w.len() <= 20, "{len} {h:?} {t:?} {w:?}");
+                    for s in [h, t] {
+                        assert!(w.segments().iter().any(|&(x, y)| x <= s.start && s.end <= y));
+                    }
+                }
+            }
+        }
+
+        // Encoding: the entities' window spans follow the cut, and relative positions stay the
+        // true distances in the text (so the jump between the segments shows).
+        let text: String = (0..100).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        let v = Vocab::build(&[text.as_str()], 1);
+        let cfg = EncodeConfig { max_len: 20, max_pos: 30 };
+        let e = encode_pair(&v, &cfg, &pair(&text, (60, 65), (10, 12))).unwrap();
+        assert_eq!(e.len(), 20);
+        assert_eq!((e.head, e.tail), (Span::new(12, 17), Span::new(4, 6)));
+        assert_eq!(e.chars[12], v.id(text.chars().nth(60).unwrap()));
+        assert_eq!(e.chars[9], v.id(text.chars().nth(15).unwrap()));
+        assert_eq!(e.chars[10], v.id(text.chars().nth(58).unwrap()));
+        // Char 15 (window 9) is 4 after the tail and 45 before the head (clipped to -30).
+        assert_eq!(e.tail_pos[9], position_id(4, 30));
+        assert_eq!(e.head_pos[9], position_id(-45, 30));
+        assert_eq!(e.head_pos[10], position_id(-2, 30));
+        assert_eq!(e.tail_pos[19], position_id(57, 30));
     }
 }
