@@ -37,6 +37,13 @@ pub struct GruTape<B: Backend> {
 
 /// Backends with fused sequence operations.
 pub trait GruBackend: Backend {
+    /// Inference batches run at once on separate threads. The CPU backend runs more than one so
+    /// that the single-threaded parts of a forward pass (elementwise ops, copies) of one batch
+    /// overlap with the rest of another; a GPU queues its work and keeps 1.
+    fn inference_workers() -> usize {
+        1
+    }
+
     /// Bidirectional GRU over a padded batch. `proj`: input projections `[b·l, 6h]` (batch-major;
     /// the forward direction's r, z, n gates, then the backward direction's); `w`: recurrent
     /// weights `[2, h, 3h]`; `bias`: `[2, 1, 3h]`; `rev`: the batch's reversal index `[b·l]` (the

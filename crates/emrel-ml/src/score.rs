@@ -113,16 +113,51 @@ fn run_sorted<B: GruBackend>(
     device: &B::Device,
     probabilities: bool,
 ) -> Vec<Vec<f32>> {
+    run_batches(model, pairs, batch_size, device, probabilities, B::inference_workers())
+}
+
+/// Runs the pairs sorted by length in batches of `batch_size` on `workers` threads.
+fn run_batches<B: GruBackend>(
+    model: &RelationModel<B>,
+    pairs: &[EncodedPair],
+    batch_size: usize,
+    device: &B::Device,
+    probabilities: bool,
+    workers: usize,
+) -> Vec<Vec<f32>> {
     let order = by_length(pairs);
-    let mut out: Vec<Vec<f32>> = vec![Vec::new(); pairs.len()];
-    for chunk in order.chunks(batch_size.max(1)) {
+    let chunks: Vec<&[usize]> = order.chunks(batch_size.max(1)).collect();
+    let run = |chunk: &[usize]| -> Vec<f32> {
         let batch: Vec<&EncodedPair> = chunk.iter().map(|&i| &pairs[i]).collect();
         let tb = HostBatch::new(&batch).to_device::<B>(device);
         let (features, logits) = model.forward(&tb, None);
         let t: Tensor<B, 2> = if probabilities { softmax(logits, 1) } else { features };
-        let width = t.dims()[1];
-        let values: Vec<f32> = t.into_data().convert::<f32>().to_vec().expect("f32 tensor data");
-        for (row, &i) in values.chunks(width).zip(chunk) {
+        t.into_data().convert::<f32>().to_vec().expect("f32 tensor data")
+    };
+    // Worker w runs batches w, w + n, w + 2n, …; each batch is computed exactly as it would be
+    // alone, so the results do not depend on the number of workers.
+    let workers = workers.min(chunks.len()).max(1);
+    let results: Vec<Vec<f32>> = if workers == 1 {
+        chunks.iter().map(|c| run(c)).collect()
+    } else {
+        let per_worker: Vec<Vec<Vec<f32>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..workers)
+                .map(|w| {
+                    let (chunks, run) = (&chunks, &run);
+                    s.spawn(move || {
+                        chunks.iter().skip(w).step_by(workers).map(|c| run(c)).collect()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("scoring thread")).collect()
+        });
+        let mut iters: Vec<_> = per_worker.into_iter().map(Vec::into_iter).collect();
+        (0..chunks.len()).map(|k| iters[k % workers].next().expect("batch result")).collect()
+    };
+    let mut out: Vec<Vec<f32>> = vec![Vec::new(); pairs.len()];
+    for (chunk, values) in chunks.iter().zip(results) {
+        let width = values.len() / chunk.len();
+        for (row, &i) in values.chunks(width).zip(chunk.iter()) {
             out[i] = row.to_vec();
         }
     }
@@ -170,5 +205,40 @@ mod tests {
         let scorer = BurnScorer::<Cpu>::load(dir.path(), &device).unwrap();
         assert_eq!(scorer.score(&pairs).unwrap(), before);
         assert_eq!(scorer.classes(), ["none", "a", "b"]);
+    }
+
+    #[test]
+    fn parallel_scoring_gives_the_same_results_in_the_same_order() {
+        let texts: Vec<String> = (0..11)
+            .map(|i| format!("{}左肺上叶见结节影{}", "患者".repeat(i % 4), "术后".repeat(i % 3)))
+            .collect();
+        let vocab = Vocab::build(&texts, 1);
+        let mut c = ModelConfig::preset("tiny", Arch::ResgruAtt).unwrap();
+        c.vocab_size = vocab.len();
+        c.n_classes = 4;
+        let device = Default::default();
+        let model = c.init::<Cpu>(9, None, &device).unwrap();
+        let enc: Vec<EncodedPair> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let p = PairText {
+                    text: t.clone(),
+                    head: Span::new(i % 3, i % 3 + 2),
+                    tail: Span::new(5, 7),
+                    head_type: String::new(),
+                    tail_type: String::new(),
+                };
+                encode_pair(&vocab, &c.encode_config(), &p).unwrap()
+            })
+            .collect();
+        let one = run_batches(&model, &enc, 2, &device, true, 1);
+        assert_eq!(one.len(), 11);
+        assert!(one.windows(2).any(|w| w[0] != w[1]), "pairs differ, so order matters");
+        for workers in [2, 3, 8] {
+            assert_eq!(run_batches(&model, &enc, 2, &device, true, workers), one);
+        }
+        let features = run_batches(&model, &enc, 3, &device, false, 1);
+        assert_eq!(run_batches(&model, &enc, 3, &device, false, 2), features);
     }
 }
