@@ -172,8 +172,6 @@ impl Project {
         let classes = schema.classes();
         let class_index: HashMap<&str, usize> =
             classes.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
-        let pairs: HashMap<PairId, PairRecord> =
-            self.store.pairs().await?.into_iter().map(|p| (p.pair, p)).collect();
         let admitted = self.store.admitted_labels(it.id).await?;
         let last = self.store.last_label_event().await?;
         let labels = self.store.labels_as_of(last).await?;
@@ -269,6 +267,11 @@ impl Project {
         let churn_pairs: Vec<PairId> = earlier_auto.iter().chain(&human_train).copied().collect();
         let gold_pairs: Vec<PairId> = gold_split.iter().map(|(p, _)| *p).collect();
 
+        // Only the pairs the metrics read (a few thousand at most), not the whole project.
+        let wanted: Vec<PairId> =
+            churn_pairs.iter().chain(&feature_pairs).chain(&gold_pairs).copied().collect();
+        let pairs: HashMap<PairId, PairRecord> =
+            self.store.pairs_by_id(&wanted).await?.into_iter().map(|p| (p.pair, p)).collect();
         let record = |p: &PairId| -> Result<&PairRecord> {
             pairs.get(p).ok_or_else(|| EngineError::Invalid(format!("there is no pair {p}")))
         };

@@ -261,8 +261,9 @@ impl Project {
         let gold: HashSet<PairId> =
             self.store.gold_split_labels().await?.into_iter().map(|(p, _)| p).collect();
         let autos: HashSet<i64> = params.auto_iterations.iter().copied().collect();
+        let wanted: Vec<PairId> = labels.iter().map(|l| l.pair).collect();
         let pairs: HashMap<PairId, PairText> =
-            self.store.pairs().await?.iter().map(|p| (p.pair, pair_text(p))).collect();
+            self.store.pairs_by_id(&wanted).await?.iter().map(|p| (p.pair, pair_text(p))).collect();
         let classes = self.store.schema().classes();
         let mut out = Vec::new();
         for l in labels {
@@ -300,12 +301,11 @@ impl Project {
         let examples = self.examples(&params).await?;
         let schema = self.store.schema().clone();
         let classes = schema.classes();
+        let gold_split = self.store.gold_split_labels().await?;
+        let wanted: Vec<PairId> = gold_split.iter().map(|(p, _)| *p).collect();
         let pairs: HashMap<PairId, emrel_store::PairRecord> =
-            self.store.pairs().await?.into_iter().map(|p| (p.pair, p)).collect();
-        let gold: Vec<(PairText, String)> = self
-            .store
-            .gold_split_labels()
-            .await?
+            self.store.pairs_by_id(&wanted).await?.into_iter().map(|p| (p.pair, p)).collect();
+        let gold: Vec<(PairText, String)> = gold_split
             .into_iter()
             .filter_map(|(p, r)| pairs.get(&p).map(|pr| (pair_text(pr), r)))
             .collect();
@@ -514,11 +514,13 @@ impl Project {
         };
         let schema = self.store.schema().clone();
         let classes = schema.classes();
+        let gold_split = self.store.gold_split_labels().await?;
+        let wanted: Vec<PairId> = gold_split.iter().map(|(p, _)| *p).collect();
         let pairs: HashMap<PairId, emrel_store::PairRecord> =
-            self.store.pairs().await?.into_iter().map(|p| (p.pair, p)).collect();
+            self.store.pairs_by_id(&wanted).await?.into_iter().map(|p| (p.pair, p)).collect();
         let mut items = Vec::new();
         let mut missing = Vec::new();
-        for (p, r) in self.store.gold_split_labels().await? {
+        for (p, r) in gold_split {
             let Some(pr) = pairs.get(&p) else { continue };
             match self.store.pair_score(p, version).await? {
                 Some(s) => items.push((

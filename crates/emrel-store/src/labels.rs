@@ -310,6 +310,21 @@ impl Store {
         sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(pair_record).collect()
     }
 
+    /// The pairs among `ids` that exist, in id order (duplicates read once), for use cases that
+    /// need a few thousand pairs of a project of hundreds of thousands: one query, the ids bound
+    /// as one JSON array.
+    pub async fn pairs_by_id(&self, ids: &[PairId]) -> Result<Vec<PairRecord>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let json = serde_json::to_string(&ids.iter().map(|p| p.0).collect::<Vec<i64>>())
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let sql = format!(
+            "{PAIR_QUERY} WHERE p.pair_id IN (SELECT value FROM json_each(?)) ORDER BY p.pair_id"
+        );
+        sqlx::query(&sql).bind(json).fetch_all(&self.pool).await?.iter().map(pair_record).collect()
+    }
+
     /// Every sentence text, for building a model's character vocabulary.
     pub async fn sentence_texts(&self) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar("SELECT text FROM sentence ORDER BY sentence_id")

@@ -204,3 +204,23 @@ async fn export_filters_select_labels_by_source() {
     let iters = ExportFilter { iterations: Some((1, 2)), ..Default::default() };
     assert_eq!(count(a.export(&iters).await.unwrap()), 0, "human labels have no iteration");
 }
+
+#[tokio::test]
+async fn pairs_by_id_reads_only_the_pairs_asked_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("brat");
+    brat_fixture(&data, ANN);
+    let store = project(tmp.path(), "p.db").await;
+    import_brat(&store, &data, LabelSource::Seed).await;
+    let all = store.pairs().await.unwrap();
+    assert!(all.len() > 4);
+    let last = all.last().unwrap().pair;
+    let missing = emrel_store::PairId(last.0 + 1000);
+    // Out of order, with a duplicate and an id that does not exist.
+    let ids = [last, all[1].pair, missing, all[1].pair];
+    let some = store.pairs_by_id(&ids).await.unwrap();
+    assert_eq!(some.iter().map(|p| p.pair).collect::<Vec<_>>(), [all[1].pair, last]);
+    assert_eq!(some[0], all[1]);
+    assert_eq!(&some[1], all.last().unwrap());
+    assert!(store.pairs_by_id(&[]).await.unwrap().is_empty());
+}
