@@ -29,6 +29,9 @@ use crate::jobs::{JobContext, JobEvent, JobStart, ProgressSink, panic_message, r
 use crate::scoring::{Metrics, gold_split_metrics, pair_text, summarize};
 use crate::{CancelToken, Project};
 
+/// Pairs scored between two progress reports (8 inference batches of 256).
+const SCORE_CHUNK: usize = 2048;
+
 /// What to train.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainOptions {
@@ -436,7 +439,11 @@ impl Project {
         let mut scorer: Box<dyn Scorer> = blocking(move || Ok(trainer.load(&dir)?)).await?;
         let total = todo.len();
         let mut n = 0;
-        for chunk in todo.chunks(512) {
+        // Chunks of several inference batches: the scorer sorts each chunk by length (less
+        // padding in longer chunks) and runs its batches on several threads; between chunks the
+        // scores are stored, progress is reported and cancellation is checked (every 2–3 s on 2
+        // cores).
+        for chunk in todo.chunks(SCORE_CHUNK) {
             ctx.check_cancel()?;
             let texts: Vec<PairText> = chunk.iter().map(pair_text).collect();
             let (back, probs) = blocking(move || {
