@@ -149,17 +149,7 @@ struct Seq<'a> {
     rows: &'a [usize],
 }
 
-fn dir_forward(
-    seq: &Seq,
-    proj: &[f32],
-    d: usize,
-    w: &FlexTensor,
-    bias: &[f32],
-    keep: bool,
-) -> (Vec<f32>, DirTape) {
-    simd(DirForward { seq, proj, d, w, bias, keep })
-}
-
+/// (Run through [`simd`] as [`DirForward`].)
 #[inline(always)]
 fn dir_forward_loops(
     seq: &Seq,
@@ -223,16 +213,7 @@ fn dir_forward_loops(
 }
 
 /// One direction's backward pass → (d proj part `[b·l, 3h]`, dW `[h, 3h]`, db `[3h]`).
-fn dir_backward(
-    seq: &Seq,
-    dout: &[f32],
-    d: usize,
-    w: &FlexTensor,
-    tape: &DirTape,
-) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    simd(DirBackward { seq, dout, d, w, tape })
-}
-
+/// (Run through [`simd`] as [`DirBackward`].)
 #[inline(always)]
 fn dir_backward_loops(
     seq: &Seq,
@@ -333,8 +314,11 @@ impl GruBackend for Cpu {
         let w_d = [dir_weight(ws, 0, h), dir_weight(ws, 1, h)];
         let seqs = [Seq { b, l, h, rows: &rows[0] }, Seq { b, l, h, rows: &rows[1] }];
         let ((out0, tape0), (out1, tape1)) = std::thread::scope(|s| {
-            let back = s.spawn(|| dir_forward(&seqs[1], p, 1, &w_d[1], &bs[g..], keep));
-            let fwd = dir_forward(&seqs[0], p, 0, &w_d[0], &bs[..g], keep);
+            let dir = |d: usize, bias: &'_ [f32]| {
+                simd(DirForward { seq: &seqs[d], proj: p, d, w: &w_d[d], bias, keep })
+            };
+            let back = s.spawn(move || dir(1, &bs[g..]));
+            let fwd = dir(0, &bs[..g]);
             (fwd, back.join().expect("gru thread"))
         });
         let out = tensor(interleave(&out0, &out1, h), [b * l, 2 * h]);
@@ -367,8 +351,11 @@ impl GruBackend for Cpu {
         let seqs = [Seq { b, l, h, rows: &rows[0] }, Seq { b, l, h, rows: &rows[1] }];
         let dy = slice(&dout);
         let ((dp0, dw0, db0), (dp1, dw1, db1)) = std::thread::scope(|s| {
-            let back = s.spawn(|| dir_backward(&seqs[1], dy, 1, &w_d[1], &dirs[1]));
-            let fwd = dir_backward(&seqs[0], dy, 0, &w_d[0], &dirs[0]);
+            let dir = |d: usize| {
+                simd(DirBackward { seq: &seqs[d], dout: dy, d, w: &w_d[d], tape: &dirs[d] })
+            };
+            let back = s.spawn(move || dir(1));
+            let fwd = dir(0);
             (fwd, back.join().expect("gru thread"))
         });
         let dproj = tensor(interleave(&dp0, &dp1, g), [b * l, 2 * g]);
