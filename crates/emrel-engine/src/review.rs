@@ -270,8 +270,7 @@ impl Project {
         // Only the pairs the metrics read (a few thousand at most), not the whole project.
         let wanted: Vec<PairId> =
             churn_pairs.iter().chain(&feature_pairs).chain(&gold_pairs).copied().collect();
-        let pairs: HashMap<PairId, PairRecord> =
-            self.store.pairs_by_id(&wanted).await?.into_iter().map(|p| (p.pair, p)).collect();
+        let pairs: HashMap<PairId, PairRecord> = self.pair_records(&wanted).await?;
         let record = |p: &PairId| -> Result<&PairRecord> {
             pairs.get(p).ok_or_else(|| EngineError::Invalid(format!("there is no pair {p}")))
         };

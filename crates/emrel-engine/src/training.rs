@@ -258,6 +258,22 @@ impl Project {
         Ok(mv)
     }
 
+    /// The pairs among `ids`, by id (one query however many; see `Store::pairs_by_id`).
+    pub(crate) async fn pair_records(
+        &self,
+        ids: &[PairId],
+    ) -> Result<HashMap<PairId, emrel_store::PairRecord>> {
+        Ok(self.store.pairs_by_id(ids).await?.into_iter().map(|p| (p.pair, p)).collect())
+    }
+
+    /// The gold split's pairs with their gold relation, in the store's order.
+    async fn gold_split_pairs(&self) -> Result<Vec<(emrel_store::PairRecord, String)>> {
+        let gold = self.store.gold_split_labels().await?;
+        let ids: Vec<PairId> = gold.iter().map(|(p, _)| *p).collect();
+        let pairs = self.pair_records(&ids).await?;
+        Ok(gold.into_iter().filter_map(|(p, r)| pairs.get(&p).map(|pr| (pr.clone(), r))).collect())
+    }
+
     /// The training examples of a label snapshot.
     async fn examples(&self, params: &TrainParams) -> Result<Vec<Example>> {
         let labels = self.store.labels_as_of(LabelEventId(params.as_of)).await?;
@@ -266,7 +282,7 @@ impl Project {
         let autos: HashSet<i64> = params.auto_iterations.iter().copied().collect();
         let wanted: Vec<PairId> = labels.iter().map(|l| l.pair).collect();
         let pairs: HashMap<PairId, PairText> =
-            self.store.pairs_by_id(&wanted).await?.iter().map(|p| (p.pair, pair_text(p))).collect();
+            self.pair_records(&wanted).await?.iter().map(|(&id, p)| (id, pair_text(p))).collect();
         let classes = self.store.schema().classes();
         let mut out = Vec::new();
         for l in labels {
@@ -304,14 +320,8 @@ impl Project {
         let examples = self.examples(&params).await?;
         let schema = self.store.schema().clone();
         let classes = schema.classes();
-        let gold_split = self.store.gold_split_labels().await?;
-        let wanted: Vec<PairId> = gold_split.iter().map(|(p, _)| *p).collect();
-        let pairs: HashMap<PairId, emrel_store::PairRecord> =
-            self.store.pairs_by_id(&wanted).await?.into_iter().map(|p| (p.pair, p)).collect();
-        let gold: Vec<(PairText, String)> = gold_split
-            .into_iter()
-            .filter_map(|(p, r)| pairs.get(&p).map(|pr| (pair_text(pr), r)))
-            .collect();
+        let gold: Vec<(PairText, String)> =
+            self.gold_split_pairs().await?.into_iter().map(|(p, r)| (pair_text(&p), r)).collect();
         let request = TrainRequest {
             model: params.options.model.clone(),
             preset: params.options.preset.clone(),
@@ -521,22 +531,17 @@ impl Project {
         };
         let schema = self.store.schema().clone();
         let classes = schema.classes();
-        let gold_split = self.store.gold_split_labels().await?;
-        let wanted: Vec<PairId> = gold_split.iter().map(|(p, _)| *p).collect();
-        let pairs: HashMap<PairId, emrel_store::PairRecord> =
-            self.store.pairs_by_id(&wanted).await?.into_iter().map(|p| (p.pair, p)).collect();
         let mut items = Vec::new();
         let mut missing = Vec::new();
-        for (p, r) in gold_split {
-            let Some(pr) = pairs.get(&p) else { continue };
-            match self.store.pair_score(p, version).await? {
+        for (pr, r) in self.gold_split_pairs().await? {
+            match self.store.pair_score(pr.pair, version).await? {
                 Some(s) => items.push((
                     r,
                     s.probabilities,
                     pr.head.entity_type.clone(),
                     pr.tail.entity_type.clone(),
                 )),
-                None => missing.push((r, pr.clone())),
+                None => missing.push((r, pr)),
             }
         }
         if !missing.is_empty() {

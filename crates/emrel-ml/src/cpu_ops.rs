@@ -294,7 +294,10 @@ fn dir_weight(w: &[f32], d: usize, h: usize) -> FlexTensor {
 
 impl GruBackend for Cpu {
     fn inference_workers() -> usize {
-        std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4))
+        // Asked once: on Linux `available_parallelism` reads the cgroup's CPU quota files.
+        static WORKERS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        *WORKERS
+            .get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4)))
     }
 
     fn bigru_forward(

@@ -282,18 +282,28 @@ pub fn encode_pair(
     })
 }
 
+/// A pair for tests: `text` with entities at the char ranges `head` and `tail`.
+#[cfg(test)]
+pub(crate) fn test_pair(text: &str, head: (usize, usize), tail: (usize, usize)) -> PairText {
+    PairText {
+        text: text.to_string(),
+        head: Span::new(head.0, head.1),
+        tail: Span::new(tail.0, tail.1),
+        head_type: "a".into(),
+        tail_type: "b".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_pair as pair;
     use super::*;
 
-    fn pair(text: &str, head: (usize, usize), tail: (usize, usize)) -> PairText {
-        PairText {
-            text: text.to_string(),
-            head: Span::new(head.0, head.1),
-            tail: Span::new(tail.0, tail.1),
-            head_type: "a".into(),
-            tail_type: "b".into(),
-        }
+    /// 100 chars cycling through the alphabet, and its vocabulary.
+    fn alphabet() -> (String, Vocab) {
+        let text: String = (0..100).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        let v = Vocab::build(&[text.as_str()], 1);
+        (text, v)
     }
 
     #[test]
@@ -356,8 +366,7 @@ mod tests {
         // A span of exactly max_len is kept whole.
         assert_eq!(one(window(100, Span::new(10, 12), Span::new(28, 30), 20)), (10, 30));
 
-        let text: String = (0..100).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
-        let v = Vocab::build(&[text.as_str()], 1);
+        let (text, v) = alphabet();
         let cfg = EncodeConfig { max_len: 20, max_pos: 50 };
         let e = encode_pair(&v, &cfg, &pair(&text, (90, 92), (97, 100))).unwrap();
         assert_eq!(e.len(), 20);
@@ -401,8 +410,7 @@ mod tests {
 
         // Encoding: the entities' window spans follow the cut, and relative positions stay the
         // true distances in the text (so the jump between the segments shows).
-        let text: String = (0..100).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
-        let v = Vocab::build(&[text.as_str()], 1);
+        let (text, v) = alphabet();
         let cfg = EncodeConfig { max_len: 20, max_pos: 30 };
         let e = encode_pair(&v, &cfg, &pair(&text, (60, 65), (10, 12))).unwrap();
         assert_eq!(e.len(), 20);

@@ -168,29 +168,30 @@ fn run_batches<B: GruBackend>(
 mod tests {
     use super::*;
     use crate::backend::Cpu;
+    use crate::encode::test_pair;
     use crate::zoo::Arch;
-    use emrel_core::Span;
+
+    /// A tiny untrained ResGRU-Att over the characters of `texts`.
+    fn tiny_model<S: AsRef<str>>(
+        texts: &[S],
+        classes: usize,
+        seed: u64,
+    ) -> (Vocab, ModelConfig, RelationModel<Cpu>) {
+        let vocab = Vocab::build(texts, 1);
+        let mut c = ModelConfig::preset("tiny", Arch::ResgruAtt).unwrap();
+        c.vocab_size = vocab.len();
+        c.n_classes = classes;
+        let model = c.init::<Cpu>(seed, None, &Default::default()).unwrap();
+        (vocab, c, model)
+    }
 
     #[test]
     fn save_then_load_gives_identical_probabilities() {
         let dir = tempfile::tempdir().unwrap();
         let texts = ["肺癌行手术治疗", "左肺上叶见结节影"];
-        let vocab = Vocab::build(&texts, 1);
-        let mut c = ModelConfig::preset("tiny", Arch::ResgruAtt).unwrap();
-        c.vocab_size = vocab.len();
-        c.n_classes = 3;
+        let (vocab, c, model) = tiny_model(&texts, 3, 5);
         let device = Default::default();
-        let model = c.init::<Cpu>(5, None, &device).unwrap();
-        let pairs: Vec<PairText> = texts
-            .iter()
-            .map(|t| PairText {
-                text: t.to_string(),
-                head: Span::new(0, 2),
-                tail: Span::new(3, 5),
-                head_type: String::new(),
-                tail_type: String::new(),
-            })
-            .collect();
+        let pairs: Vec<PairText> = texts.iter().map(|t| test_pair(t, (0, 2), (3, 5))).collect();
         let enc: Vec<EncodedPair> =
             pairs.iter().map(|p| encode_pair(&vocab, &c.encode_config(), p).unwrap()).collect();
         let before = predict(&model, &enc, 7, &device);
@@ -212,23 +213,13 @@ mod tests {
         let texts: Vec<String> = (0..11)
             .map(|i| format!("{}左肺上叶见结节影{}", "患者".repeat(i % 4), "术后".repeat(i % 3)))
             .collect();
-        let vocab = Vocab::build(&texts, 1);
-        let mut c = ModelConfig::preset("tiny", Arch::ResgruAtt).unwrap();
-        c.vocab_size = vocab.len();
-        c.n_classes = 4;
+        let (vocab, c, model) = tiny_model(&texts, 4, 9);
         let device = Default::default();
-        let model = c.init::<Cpu>(9, None, &device).unwrap();
         let enc: Vec<EncodedPair> = texts
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                let p = PairText {
-                    text: t.clone(),
-                    head: Span::new(i % 3, i % 3 + 2),
-                    tail: Span::new(5, 7),
-                    head_type: String::new(),
-                    tail_type: String::new(),
-                };
+                let p = test_pair(t, (i % 3, i % 3 + 2), (5, 7));
                 encode_pair(&vocab, &c.encode_config(), &p).unwrap()
             })
             .collect();
