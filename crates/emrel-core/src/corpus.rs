@@ -180,6 +180,7 @@ pub fn prepare_document(
         ty: String,
         spans: Vec<Span>,
         mention: String,
+        origin: Origin,
     }
     let mut ents: Vec<Ent> = Vec::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
@@ -222,7 +223,13 @@ pub fn prepare_document(
             if by_key.contains_key(&e.key) {
                 return Err(format!("entity id {} is used twice", e.key));
             }
-            Ok(Ent { key: e.key.clone(), ty: ty.to_string(), spans: e.spans.clone(), mention })
+            Ok(Ent {
+                key: e.key.clone(),
+                ty: ty.to_string(),
+                spans: e.spans.clone(),
+                mention,
+                origin: e.origin.clone(),
+            })
         };
         match check() {
             Ok(ent) => {
@@ -236,14 +243,29 @@ pub fn prepare_document(
     // 2. Sentences.
     let extents: Vec<Span> = ents.iter().map(|e| extent(&e.spans)).collect();
     let spans = match doc.sentences {
-        Some(given) => given,
+        Some(given) => {
+            // Sentence boundaries from a file are input like any other: one that ends before it
+            // starts or past the text would panic when its text is cut out below.
+            if let Some(s) = given.iter().find(|s| s.end < s.start || s.end > chars.len()) {
+                return Err(PrepareError::new(
+                    doc.origin.clone(),
+                    format!(
+                        "sentence {}..{} is not inside the text ({} characters)",
+                        s.start,
+                        s.end,
+                        chars.len()
+                    ),
+                ));
+            }
+            given
+        }
         None => split_sentences(&doc.text, &extents),
     };
     let mut sentences: Vec<PreparedSentence> = spans
         .iter()
         .map(|s| PreparedSentence {
             span: *s,
-            text: chars[s.start..s.end.min(chars.len())].iter().collect(),
+            text: chars[s.start..s.end].iter().collect(),
             entities: Vec::new(),
             pairs: Vec::new(),
         })
@@ -253,8 +275,9 @@ pub fn prepare_document(
     for (i, ent) in ents.iter().enumerate() {
         let ext = extents[i];
         let Some(si) = sentences.iter().position(|s| s.span.contains(ext)) else {
+            // The entity's own line, not the document's: that is where the span to fix is.
             return Err(PrepareError::new(
-                doc.origin.clone(),
+                ent.origin.clone(),
                 format!(
                     "entity {} ({}..{}) lies outside every sentence",
                     ent.key, ext.start, ext.end

@@ -12,7 +12,7 @@ use emrel_core::{
 };
 
 use crate::export::ExportDocument;
-use crate::read::{doc_name, read_text, walk};
+use crate::read::{doc_name, read_text, walk, without_bom};
 
 /// Documents read from brat files, and how many lines of kinds EMRel does not import were skipped
 /// (by their first letter: `E`, `A`, `#`, ...).
@@ -63,7 +63,10 @@ pub fn read(paths: &[PathBuf], relations_as: LabelSource) -> Result<BratRead, Pr
     Ok(out)
 }
 
-fn parse_ann(
+/// Parses the content of one `.ann` file named `file` (for error messages) into entities and
+/// relations, counting skipped lines of other kinds in `skipped`. [`read`] calls it for each file;
+/// it is public so that the fuzz targets and property tests reach the parser without files.
+pub fn parse_ann(
     file: &str,
     content: &str,
     relations_as: LabelSource,
@@ -71,7 +74,7 @@ fn parse_ann(
 ) -> Result<(Vec<EntityInput>, Vec<RelationInput>), PrepareError> {
     let mut entities = Vec::new();
     let mut relations = Vec::new();
-    for (i, raw) in content.lines().enumerate() {
+    for (i, raw) in without_bom(content).lines().enumerate() {
         let origin = Origin::new(file, i + 1);
         let line = raw.trim_end_matches('\r');
         if line.trim().is_empty() {

@@ -4,11 +4,11 @@
 //! CCKS 2017 has no relations.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use emrel_core::{DocumentInput, EntityInput, Origin, PrepareError, Span};
 
-use crate::read::{read_text, walk};
+use crate::read::{read_text, walk, without_bom};
 
 const TEXT_SUFFIX: &str = ".txtoriginal.txt";
 
@@ -37,7 +37,7 @@ pub fn read(paths: &[PathBuf]) -> Result<Vec<DocumentInput>, PrepareError> {
             let text = read_text(&text_path)?;
             let ann_path = text_path.with_file_name(format!("{name}.txt"));
             let entities = if ann_path.exists() {
-                parse_entities(&ann_path, &read_text(&ann_path)?)?
+                parse_entities(&ann_path.display().to_string(), &read_text(&ann_path)?)?
             } else {
                 vec![]
             };
@@ -55,7 +55,8 @@ pub fn read(paths: &[PathBuf]) -> Result<Vec<DocumentInput>, PrepareError> {
         }
     }
     for csv_path in csvs {
-        for (name, line, entities) in parse_gold_csv(&csv_path)? {
+        let content = read_text(&csv_path)?;
+        for (name, line, entities) in parse_gold_csv(&csv_path.display().to_string(), &content)? {
             let Some(doc) = docs.get_mut(&name) else {
                 return Err(PrepareError::new(
                     Origin::new(csv_path.display().to_string(), line),
@@ -68,10 +69,12 @@ pub fn read(paths: &[PathBuf]) -> Result<Vec<DocumentInput>, PrepareError> {
     Ok(docs.into_values().collect())
 }
 
-fn parse_entities(path: &Path, content: &str) -> Result<Vec<EntityInput>, PrepareError> {
-    let file = path.display().to_string();
+/// Parses one entity file's content (`mention<TAB>start<TAB>end<TAB>type` lines, inclusive ends);
+/// `file` names it in errors. Public so that the fuzz targets and property tests reach the parser
+/// without files.
+pub fn parse_entities(file: &str, content: &str) -> Result<Vec<EntityInput>, PrepareError> {
     let mut out = Vec::new();
-    for (i, line) in content.lines().enumerate() {
+    for (i, line) in without_bom(content).lines().enumerate() {
         let line_no = i + 1;
         let line = line.trim_end_matches('\r');
         if line.trim().is_empty() {
@@ -114,16 +117,25 @@ fn parse_inclusive(b: &str, e: &str, origin: &Origin) -> Result<(usize, usize), 
             format!("span {start}..{end} ends before it starts"),
         ));
     }
-    Ok((start, end + 1))
+    // An inclusive end of usize::MAX has no half-open form; without the check `end + 1` panics
+    // in debug builds and wraps to an empty span in release builds (found by the property tests).
+    let end = end.checked_add(1).ok_or_else(|| {
+        PrepareError::new(origin.clone(), format!("offset `{}` is too large", e.trim()))
+    })?;
+    Ok((start, end))
 }
 
-type CsvRow = (String, usize, Vec<EntityInput>);
+/// A gold CSV row: the document name, the row's line and its entities.
+pub type CsvRow = (String, usize, Vec<EntityInput>);
 
-fn parse_gold_csv(path: &Path) -> Result<Vec<CsvRow>, PrepareError> {
-    let file = path.display().to_string();
-    let content = read_text(path)?;
-    let mut reader =
-        csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(content.as_bytes());
+/// Parses the test-gold CSV's content (`id,section,"m b e type;m b e type;..."`); `file` names it
+/// in errors. Public for the same reason as [`parse_entities`].
+pub fn parse_gold_csv(file: &str, content: &str) -> Result<Vec<CsvRow>, PrepareError> {
+    let file = file.to_string();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(without_bom(content).as_bytes());
     let mut out = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
@@ -168,7 +180,7 @@ mod tests {
     use super::*;
     use emrel_core::{Schema, prepare_document};
 
-    fn write(dir: &Path, name: &str, content: &str) {
+    fn write(dir: &std::path::Path, name: &str, content: &str) {
         std::fs::create_dir_all(dir.join(name).parent().unwrap()).unwrap();
         std::fs::write(dir.join(name), content).unwrap();
     }

@@ -20,6 +20,14 @@ pub fn read_text(path: &Path) -> Result<String, PrepareError> {
     })
 }
 
+/// `text` without a leading byte order mark. Annotation files (brat `.ann`, CCKS entity lists, the
+/// gold CSV, JSONL) carry no offsets into themselves, so an editor's BOM there is noise that would
+/// otherwise turn the first line into an unknown record. Text files keep theirs: brat and CCKS
+/// count their offsets from the file's first char, so stripping it would shift every entity.
+pub fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 /// Every file under `root` (or `root` itself) for which `keep` holds, sorted by path.
 pub fn walk(root: &Path, keep: &dyn Fn(&Path) -> bool) -> Result<Vec<PathBuf>, PrepareError> {
     let mut out = Vec::new();
