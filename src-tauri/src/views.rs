@@ -679,6 +679,10 @@ pub struct ExportRequest {
     /// Keep only auto labels of iterations `[from, to]`.
     #[ts(type = "[number, number] | null")]
     pub iterations: Option<(i64, i64)>,
+    /// Replace an existing destination: the user confirmed it (the native save dialog asked, or
+    /// the view's "overwrite" box is ticked). Without it an existing destination is refused.
+    #[serde(default)]
+    pub overwrite: bool,
 }
 
 impl ExportRequest {
@@ -704,6 +708,7 @@ impl ExportRequest {
                 ExportFormat::Csv => F::Csv,
             },
             out: std::path::PathBuf::from(out),
+            overwrite: self.overwrite,
             filter: emrel_store::ExportFilter {
                 sources,
                 min_probability: self.min_probability,

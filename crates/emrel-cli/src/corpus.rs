@@ -87,6 +87,10 @@ pub struct ExportArgs {
     /// Keep only auto labels of iterations in this range, e.g. `2..5` or `3`.
     #[arg(long)]
     iterations: Option<String>,
+    /// Replace an existing destination (it is replaced whole, through a temporary file, only
+    /// once the export has been written).
+    #[arg(long)]
+    force: bool,
 }
 
 fn load_schema(path: &Path) -> anyhow::Result<Schema> {
@@ -340,6 +344,7 @@ pub async fn export(cli: &Cli, args: &ExportArgs) -> anyhow::Result<()> {
         },
         out: args.out.clone(),
         filter,
+        overwrite: args.force,
     };
     let mut bars = Bars::default();
     let written = corpus::export(&store, &options, &mut |p, d, t| bars.update(p, d, t)).await;
@@ -350,9 +355,12 @@ pub async fn export(cli: &Cli, args: &ExportArgs) -> anyhow::Result<()> {
     if cli.json {
         println!(
             "{}",
-            serde_json::json!({"out": out, "documents": written.documents, "sentences": written.sentences, "labels": written.labels})
+            serde_json::json!({"out": out, "renamed": written.renamed, "documents": written.documents, "sentences": written.sentences, "labels": written.labels})
         );
     } else {
+        for (name, path) in &written.renamed {
+            println!("document {name} written as {path}");
+        }
         println!(
             "wrote {} documents, {} sentences, {} labels to {}",
             written.documents,

@@ -129,6 +129,9 @@ pub struct ExportOptions {
     /// A file (JSONL, CSV) or a folder (brat).
     pub out: PathBuf,
     pub filter: ExportFilter,
+    /// Replace an existing destination (the CLI's `--force`, or a destination the user confirmed
+    /// in the desktop); without it an existing file or non-empty folder is refused.
+    pub overwrite: bool,
 }
 
 /// What an export wrote.
@@ -140,6 +143,10 @@ pub struct ExportSummary {
     pub labels: usize,
     /// Labels written per source (`seed`, `human`, `auto`, `gold`).
     pub by_source: BTreeMap<String, usize>,
+    /// brat only: documents whose name could not be a file name as it is (path escapes,
+    /// control characters, or a name that another document's file already took), with the
+    /// relative path written instead.
+    pub renamed: Vec<(String, String)>,
 }
 
 /// Reads a corpus in `format` from files or folders. Returns the documents and, for brat, the
@@ -238,8 +245,120 @@ fn file_error(action: &'static str, path: &Path, e: impl std::fmt::Display) -> E
     EngineError::File { action, path: path.display().to_string(), message: e.to_string() }
 }
 
+/// The project's own files: its database, the database's WAL and shared-memory files, and its
+/// model folder. An export must never write over them.
+fn project_files(store: &Store) -> Vec<PathBuf> {
+    let db = absolute(store.path());
+    let with = |suffix: &str| {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        PathBuf::from(p)
+    };
+    vec![with(""), with("-wal"), with("-shm"), with("-journal"), absolute(&store.models_dir())]
+}
+
+/// `path` made absolute with symbolic links resolved as far as it exists, so that two spellings
+/// of one file compare equal (`./p.db`, `dir/../p.db`, a link to it).
+fn absolute(path: &Path) -> PathBuf {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return p;
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => {
+            let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+            absolute(parent).join(name)
+        }
+        _ => std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+    }
+}
+
+/// Refuses a destination that is or lies inside one of the project's own files, and an
+/// existing destination unless the caller asked to overwrite it.
+fn check_destination(store: &Store, options: &ExportOptions) -> Result<()> {
+    let out = absolute(&options.out);
+    for own in project_files(store) {
+        // Inside the model folder counts too. A brat folder may contain the database (it may be
+        // the database's own folder): its files are checked one by one as they are written.
+        if out == own || out.starts_with(&own) {
+            return Err(EngineError::Invalid(format!(
+                "{} is this project's own file ({}): choose another destination",
+                options.out.display(),
+                own.display()
+            )));
+        }
+    }
+    if options.overwrite {
+        return Ok(());
+    }
+    let exists = match options.format {
+        ExportFormat::Brat => std::fs::read_dir(&options.out).is_ok_and(|mut d| d.next().is_some()),
+        ExportFormat::Jsonl | ExportFormat::Csv => options.out.exists(),
+    };
+    if exists {
+        return Err(EngineError::Invalid(format!(
+            "{} already exists: choose another destination or overwrite it (--force)",
+            options.out.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Writes a file through a temporary file in the same folder that is flushed to disk and then
+/// renamed over `path`: a kill or a full disk leaves either the old file or the whole new one.
+fn write_atomically(
+    path: &Path,
+    fill: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let err = |e: &dyn std::fmt::Display| file_error("write", path, e);
+    let tmp = tempfile::Builder::new()
+        .prefix(".emrel-export-")
+        .tempfile_in(&dir)
+        .map_err(|e| file_error("create", path, e))?;
+    {
+        let mut w = BufWriter::new(tmp.as_file());
+        fill(&mut w).map_err(|e| err(&e))?;
+        w.flush().map_err(|e| err(&e))?;
+    }
+    tmp.as_file().sync_all().map_err(|e| err(&e))?;
+    tmp.persist(path).map_err(|e| err(&e.error))?;
+    // The rename itself is durable once the folder is.
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// The relative paths (without extension) the documents are written to in a brat folder: safe
+/// names (see [`emrel_formats::brat::safe_relative_name`]), made unique by a `~2`, `~3` …
+/// suffix in document order when two documents would share a file.
+fn brat_names(names: &[&str]) -> Vec<String> {
+    let mut taken = std::collections::BTreeSet::new();
+    names
+        .iter()
+        .map(|n| {
+            let base = emrel_formats::brat::safe_relative_name(n);
+            let mut candidate = base.clone();
+            let mut k = 1;
+            // Case-folded, so that the folder is also safe on case-insensitive file systems.
+            while !taken.insert(candidate.to_lowercase()) {
+                k += 1;
+                candidate = format!("{base}~{k}");
+            }
+            candidate
+        })
+        .collect()
+}
+
 /// Writes the project's corpus with the labels that pass the filter: JSONL (one sentence a
-/// line), CSV (one label a row) or a brat folder.
+/// line), CSV (one label a row) or a brat folder. The project's own files are refused as
+/// destinations, an existing destination is refused unless [`ExportOptions::overwrite`], the
+/// corpus is read in one read transaction (one consistent snapshot), and every file is written
+/// through a temporary file and renamed, so a failed or killed export leaves the previous
+/// content in place.
 pub async fn export(
     store: &Store,
     options: &ExportOptions,
@@ -252,6 +371,7 @@ pub async fn export(
             "iteration range {a}..{b} ends before it starts"
         )));
     }
+    check_destination(store, options)?;
     progress(CorpusPhase::Reading, 0, 1);
     let docs = store.export(&options.filter).await?;
     let total = docs.len();
@@ -262,45 +382,68 @@ pub async fn export(
         sentences: 0,
         labels: 0,
         by_source: BTreeMap::new(),
+        renamed: Vec::new(),
     };
-    let create = |p: &Path| std::fs::File::create(p).map_err(|e| file_error("create", p, e));
-    let write_err = |e: &dyn std::fmt::Display| file_error("write", out, e);
     match options.format {
         ExportFormat::Jsonl => {
-            let mut w = BufWriter::new(create(out)?);
-            for (i, d) in docs.iter().enumerate() {
-                for s in &d.sentences {
-                    write_jsonl_line(&mut w, s).map_err(|e| write_err(&e))?;
-                    count(s, &mut summary);
+            write_atomically(out, &mut |w| {
+                for (i, d) in docs.iter().enumerate() {
+                    for s in &d.sentences {
+                        write_jsonl_line(w, s)?;
+                    }
+                    progress(CorpusPhase::Writing, i + 1, total);
                 }
-                progress(CorpusPhase::Writing, i + 1, total);
-            }
-            w.flush().map_err(|e| write_err(&e))?;
+                Ok(())
+            })?;
         }
         ExportFormat::Csv => {
-            let mut w = csv::Writer::from_writer(BufWriter::new(create(out)?));
-            w.write_record(CSV_HEADER).map_err(|e| write_err(&e))?;
-            for (i, d) in docs.iter().enumerate() {
-                for s in &d.sentences {
-                    for row in csv_rows(s) {
-                        w.write_record(&row).map_err(|e| write_err(&e))?;
+            write_atomically(out, &mut |w| {
+                let mut w = csv::Writer::from_writer(w);
+                w.write_record(CSV_HEADER)?;
+                for (i, d) in docs.iter().enumerate() {
+                    for s in &d.sentences {
+                        for row in csv_rows(s) {
+                            w.write_record(&row)?;
+                        }
                     }
-                    count(s, &mut summary);
+                    progress(CorpusPhase::Writing, i + 1, total);
                 }
-                progress(CorpusPhase::Writing, i + 1, total);
-            }
-            w.flush().map_err(|e| write_err(&e))?;
+                w.flush()
+            })?;
         }
         ExportFormat::Brat => {
             std::fs::create_dir_all(out).map_err(|e| file_error("create", out, e))?;
-            for (i, d) in docs.iter().enumerate() {
-                emrel_formats::brat::write(out, d)
-                    .map_err(|e| file_error("write", &out.join(&d.name), e))?;
-                for s in &d.sentences {
-                    count(s, &mut summary);
+            let own = project_files(store);
+            let names = brat_names(&docs.iter().map(|d| d.name.as_str()).collect::<Vec<_>>());
+            for (i, (d, name)) in docs.iter().zip(&names).enumerate() {
+                if *name != d.name {
+                    summary.renamed.push((d.name.clone(), name.clone()));
+                }
+                let base = out.join(name);
+                if let Some(parent) = base.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| file_error("create", parent, e))?;
+                }
+                let ann = emrel_formats::brat::render_ann(d);
+                for (ext, content) in [(".txt", d.text.as_str()), (".ann", ann.as_str())] {
+                    let mut p = base.as_os_str().to_owned();
+                    p.push(ext);
+                    let p = PathBuf::from(p);
+                    let abs = absolute(&p);
+                    if own.iter().any(|o| abs == *o || abs.starts_with(o)) {
+                        return Err(EngineError::Invalid(format!(
+                            "{} is this project's own file: choose another destination",
+                            p.display()
+                        )));
+                    }
+                    write_atomically(&p, &mut |w| w.write_all(content.as_bytes()))?;
                 }
                 progress(CorpusPhase::Writing, i + 1, total);
             }
+        }
+    }
+    for d in &docs {
+        for s in &d.sentences {
+            count(s, &mut summary);
         }
     }
     Ok(summary)

@@ -151,14 +151,10 @@ pub fn parse_ann(
     Ok((entities, relations))
 }
 
-/// Writes one document as brat `.txt` + `.ann` under `dir`. Only the current label of each pair is
-/// written (as an `R` line; `none` labels too, so that a round trip keeps them); provenance beyond
-/// the relation needs the JSONL format.
-pub fn write(dir: &Path, doc: &ExportDocument) -> std::io::Result<()> {
-    let base = dir.join(&doc.name);
-    if let Some(parent) = base.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
+/// The `.ann` content of one document. Only the current label of each pair is written (as an
+/// `R` line; `none` labels too, so that a round trip keeps them); provenance beyond the relation
+/// needs the JSONL format.
+pub fn render_ann(doc: &ExportDocument) -> String {
     let mut ann = String::new();
     let mut t = 0;
     let mut r = 0;
@@ -190,8 +186,45 @@ pub fn write(dir: &Path, doc: &ExportDocument) -> std::io::Result<()> {
             );
         }
     }
-    std::fs::write(base.with_extension("txt"), &doc.text)?;
-    std::fs::write(base.with_extension("ann"), ann)
+    ann
+}
+
+/// The relative path (without extension) a document named `name` is written to inside a brat
+/// folder. Folder structure in the name (`/`) is kept, but nothing can leave the folder: empty,
+/// `.` and `..` components, backslashes and control characters are replaced, so `../../x` writes
+/// `_/_/x`. The extension is appended, never substituted, so `a.b` and `a.c` stay apart
+/// (`a.b.txt`, `a.c.txt`).
+pub fn safe_relative_name(name: &str) -> String {
+    let parts: Vec<String> = name
+        .split('/')
+        .map(|c| {
+            let c: String =
+                c.chars().map(|ch| if ch.is_control() || ch == '\\' { '_' } else { ch }).collect();
+            match c.as_str() {
+                "" | "." | ".." => "_".to_string(),
+                _ => c,
+            }
+        })
+        .collect();
+    parts.join("/")
+}
+
+/// Writes one document as brat `.txt` + `.ann` under `dir`, at [`safe_relative_name`] of its
+/// name (plain writes: callers that must not clobber write through a temporary file, as the
+/// engine's export does).
+pub fn write(dir: &Path, doc: &ExportDocument) -> std::io::Result<()> {
+    let base = dir.join(safe_relative_name(&doc.name));
+    if let Some(parent) = base.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let stem = base.as_os_str().to_owned();
+    let with = |ext: &str| {
+        let mut p = stem.clone();
+        p.push(ext);
+        PathBuf::from(p)
+    };
+    std::fs::write(with(".txt"), &doc.text)?;
+    std::fs::write(with(".ann"), render_ann(doc))
 }
 
 #[cfg(test)]

@@ -80,7 +80,7 @@ pub fn parse_entities(file: &str, content: &str) -> Result<Vec<EntityInput>, Pre
         if line.trim().is_empty() {
             continue;
         }
-        let origin = Origin::new(file.clone(), line_no);
+        let origin = Origin::new(file, line_no);
         let fields: Vec<&str> = line.split('\t').collect();
         if fields.len() != 4 {
             return Err(PrepareError::new(

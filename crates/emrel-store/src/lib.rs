@@ -45,6 +45,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0} is not an EMRel project (run `emrel init` or `emrel demo` first)")]
     NoProject(PathBuf),
+    #[error("{0} is not an EMRel project but another file (EMRel leaves it untouched)")]
+    Foreign(PathBuf),
     #[error("{0} already holds a project")]
     ProjectExists(PathBuf),
     #[error("the project's stored schema is unreadable: {0}")]
@@ -83,9 +85,40 @@ async fn connect(path: &Path, create: bool) -> Result<SqlitePool> {
     Ok(pool)
 }
 
+/// An empty file is what SQLite treats as a new database: creating a project in it is safe.
+fn is_empty_file(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0)
+}
+
+/// Whether `path` holds an EMRel project, read through a read-only connection that leaves the
+/// file's bytes as they are. A file that SQLite cannot read as a database is not a project.
+async fn is_project(path: &Path) -> Result<bool> {
+    let opts = SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .busy_timeout(Duration::from_secs(10));
+    let conn = sqlx::ConnectOptions::connect(&opts).await;
+    let Ok(mut conn) = conn else { return Ok(false) };
+    let found: std::result::Result<i64, sqlx::Error> = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'project'",
+    )
+    .fetch_one(&mut conn)
+    .await;
+    let _ = sqlx::Connection::close(conn).await;
+    match found {
+        Ok(n) => Ok(n > 0),
+        // "file is not a database" and the like: not a project. Busy and I/O errors are real.
+        Err(sqlx::Error::Database(e)) if e.message().contains("not a database") => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 impl Store {
     /// Creates a new project at `path` with `schema`. Fails if the file already holds one.
     pub async fn create(path: &Path, name: &str, schema: Schema) -> Result<Store> {
+        if path.exists() && !is_empty_file(path) && !is_project(path).await? {
+            return Err(StoreError::Foreign(path.to_path_buf()));
+        }
         let pool = connect(path, true).await?;
         let mut tx = pool.begin().await?;
         let existing: i64 =
@@ -117,10 +150,19 @@ impl Store {
         Ok(Store { pool, path: path.to_path_buf(), schema })
     }
 
-    /// Opens an existing project, applying any migrations it lacks.
+    /// Opens an existing project, applying any migrations it lacks. A file that is not an EMRel
+    /// project (another application's database, or no database at all) is refused before
+    /// anything is written to it: no migration, no journal mode change, no `-wal` file.
     pub async fn open(path: &Path) -> Result<Store> {
         if !path.exists() {
             return Err(StoreError::NoProject(path.to_path_buf()));
+        }
+        if !is_project(path).await? {
+            return Err(if is_empty_file(path) {
+                StoreError::NoProject(path.to_path_buf())
+            } else {
+                StoreError::Foreign(path.to_path_buf())
+            });
         }
         let pool = connect(path, false).await?;
         let row: Option<String> = sqlx::query_scalar("SELECT schema_json FROM project LIMIT 1")

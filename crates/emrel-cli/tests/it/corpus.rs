@@ -163,3 +163,29 @@ fn demo_then_export_in_every_format_and_back() {
     let rows = reader.records().collect::<Result<Vec<_>, _>>().unwrap().len() as u64;
     assert_eq!(rows, gold, "one row per labeled pair");
 }
+
+/// Regression: `emrel --project p.db export --format jsonl --out p.db` exited 0 and left `p.db`
+/// "not a database". It fails with a one-line cause, the project still opens, and an existing
+/// destination is replaced only with `--force`.
+#[test]
+fn export_refuses_the_project_itself_and_an_existing_file_without_force() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("p.db");
+    ok(&db, &["demo", "--sentences", "40", "--seed", "3"]);
+    let before = stats(&db);
+    let out = emrel(&db, &["export", "--format", "jsonl", "--out", db.to_str().unwrap()]);
+    assert!(!out.status.success(), "exporting onto the project must fail");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("own file"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line, the cause once: {err}");
+    assert_eq!(stats(&db), before, "the project is intact");
+
+    let jsonl = tmp.path().join("out.jsonl");
+    std::fs::write(&jsonl, "old\n").unwrap();
+    let refused = emrel(&db, &["export", "--format", "jsonl", "--out", jsonl.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    assert_eq!(std::fs::read_to_string(&jsonl).unwrap(), "old\n");
+    ok(&db, &["export", "--format", "jsonl", "--force", "--out", jsonl.to_str().unwrap()]);
+    let new = std::fs::read_to_string(&jsonl).unwrap();
+    assert!(new.starts_with('{') && !new.contains("old\n"), "replaced whole: {new}");
+}

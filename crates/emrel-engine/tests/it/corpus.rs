@@ -90,6 +90,7 @@ async fn export_writes_what_the_filter_keeps_and_reimports() {
         format: ExportFormat::Jsonl,
         out: out.clone(),
         filter: ExportFilter { sources: vec![LabelSource::Gold], ..ExportFilter::default() },
+        overwrite: false,
     };
     let mut written = 0;
     let exported = corpus::export(&store, &options, &mut |p, d, _| {
@@ -110,6 +111,7 @@ async fn export_writes_what_the_filter_keeps_and_reimports() {
         format: ExportFormat::Csv,
         out: tmp.path().join("human.csv"),
         filter: ExportFilter { sources: vec![LabelSource::Human], ..ExportFilter::default() },
+        overwrite: false,
     };
     let none = corpus::export(&store, &human_only, &mut |_, _, _| {}).await.unwrap();
     assert_eq!(none.labels, 0, "no human labels yet");
@@ -153,9 +155,147 @@ async fn an_export_to_an_unwritable_place_names_it() {
         format: ExportFormat::Jsonl,
         out: out.clone(),
         filter: ExportFilter::default(),
+        overwrite: false,
     };
     let err = corpus::export(&store, &options, &mut |_, _, _| {}).await.unwrap_err();
     assert_eq!(err.code(), ErrorCode::Io);
     assert!(err.to_string().starts_with(&format!("cannot create {}", out.display())), "{err}");
     store.close().await;
+}
+
+fn sha256(path: &std::path::Path) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+async fn small_demo(dir: &std::path::Path) -> (std::path::PathBuf, Store) {
+    let path = dir.join("p.db");
+    corpus::demo(&path, "p", DemoOptions { sentences: 30, seed: 5 }, &mut |_, _, _| {})
+        .await
+        .unwrap();
+    let store = Store::open(&path).await.unwrap();
+    (path, store)
+}
+
+fn jsonl_to(out: std::path::PathBuf) -> ExportOptions {
+    ExportOptions {
+        format: ExportFormat::Jsonl,
+        out,
+        filter: ExportFilter::default(),
+        overwrite: false,
+    }
+}
+
+/// Regression: `emrel --project p.db export --format jsonl --out p.db` exited 0 and left `p.db`
+/// "not a database". The project's own files are refused, even with overwrite and spelled
+/// another way, and the database still opens with every pair.
+#[tokio::test]
+async fn an_export_onto_the_projects_own_files_is_refused_and_they_stay_intact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (path, store) = small_demo(tmp.path()).await;
+    let pairs = store.stats().await.unwrap().pairs;
+    let spelled = tmp.path().join(".").join("p.db");
+    let wal = tmp.path().join("p.db-wal");
+    let models = store.models_dir().join("v1.jsonl");
+    for out in [path.clone(), spelled, wal, models] {
+        let mut options = jsonl_to(out.clone());
+        options.overwrite = true;
+        let err = corpus::export(&store, &options, &mut |_, _, _| {}).await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Invalid, "{}: {err}", out.display());
+        assert!(err.to_string().contains("own file"), "{err}");
+    }
+    let brat_into_models = ExportOptions {
+        format: ExportFormat::Brat,
+        out: store.models_dir(),
+        filter: ExportFilter::default(),
+        overwrite: true,
+    };
+    assert!(corpus::export(&store, &brat_into_models, &mut |_, _, _| {}).await.is_err());
+    store.close().await;
+    let reopened = Store::open(&path).await.unwrap();
+    assert_eq!(reopened.stats().await.unwrap().pairs, pairs);
+    reopened.close().await;
+}
+
+#[tokio::test]
+async fn an_existing_destination_is_refused_unless_overwrite_and_then_replaced_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, store) = small_demo(tmp.path()).await;
+    let out = tmp.path().join("corpus.jsonl");
+    std::fs::write(&out, "an earlier export\n").unwrap();
+    let before = sha256(&out);
+    let err = corpus::export(&store, &jsonl_to(out.clone()), &mut |_, _, _| {}).await.unwrap_err();
+    assert!(err.to_string().contains("already exists"), "{err}");
+    assert_eq!(sha256(&out), before, "a refused export leaves the file as it was");
+
+    let mut options = jsonl_to(out.clone());
+    options.overwrite = true;
+    let written = corpus::export(&store, &options, &mut |_, _, _| {}).await.unwrap();
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().count(), written.sentences, "the whole new export replaced it");
+    assert!(!text.contains("an earlier export"));
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".emrel-export-"))
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary file is left behind");
+    store.close().await;
+}
+
+/// Regression: a JSONL document named `../../x` made a brat export write outside its folder, and
+/// documents `a.b` and `a.c` both wrote `a.txt`.
+#[tokio::test]
+async fn brat_file_names_stay_inside_the_folder_and_never_collide() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, store) = small_demo(tmp.path()).await;
+    let jsonl = tmp.path().join("all.jsonl");
+    corpus::export(&store, &jsonl_to(jsonl.clone()), &mut |_, _, _| {}).await.unwrap();
+    store.close().await;
+    // Rename the first three documents of the export.
+    let mut names = std::collections::BTreeMap::new();
+    let wanted = ["../../x", "a.b", "a.c"];
+    let lines: Vec<String> = std::fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let doc = v["doc"].as_str().unwrap().to_string();
+            let n = names.len();
+            let new = names.entry(doc).or_insert_with(|| wanted.get(n).map(|s| s.to_string()));
+            if let Some(new) = new {
+                v["doc"] = serde_json::Value::String(new.clone());
+            }
+            v.to_string()
+        })
+        .collect();
+    let renamed = tmp.path().join("renamed.jsonl");
+    std::fs::write(&renamed, lines.join("\n") + "\n").unwrap();
+    let db = tmp.path().join("q.db");
+    let q = Store::create(&db, "q", emrel_core::Schema::paper_default()).await.unwrap();
+    corpus::import(&q, &ImportOptions::new(ImportFormat::Jsonl, vec![renamed]), &mut |_, _, _| {})
+        .await
+        .unwrap();
+    let folder = tmp.path().join("deep").join("brat");
+    let options = ExportOptions {
+        format: ExportFormat::Brat,
+        out: folder.clone(),
+        filter: ExportFilter::default(),
+        overwrite: false,
+    };
+    let summary = corpus::export(&q, &options, &mut |_, _, _| {}).await.unwrap();
+    q.close().await;
+    assert!(!tmp.path().join("x.txt").exists(), "nothing is written outside the folder");
+    assert!(folder.join("_/_/x.txt").exists());
+    assert!(folder.join("a.b.txt").exists() && folder.join("a.c.txt").exists());
+    assert_ne!(
+        std::fs::read_to_string(folder.join("a.b.ann")).unwrap(),
+        std::fs::read_to_string(folder.join("a.c.ann")).unwrap()
+    );
+    assert_eq!(summary.renamed, vec![("../../x".to_string(), "_/_/x".to_string())]);
+    // A second export into the now non-empty folder is refused.
+    let err = corpus::export(&Store::open(&db).await.unwrap(), &options, &mut |_, _, _| {})
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("already exists"), "{err}");
 }

@@ -224,3 +224,47 @@ async fn pairs_by_id_reads_only_the_pairs_asked_for() {
     assert_eq!(&some[1], all.last().unwrap());
     assert!(store.pairs_by_id(&[]).await.unwrap().is_empty());
 }
+
+fn sha256(path: &Path) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(std::fs::read(path).unwrap()).to_vec()
+}
+
+/// Regression: opening a SQLite file that is not an EMRel project ran the migrations on it
+/// (another application's file got EMRel's tables and WAL mode). It is refused, for opening and
+/// for creating a project in it, and its bytes stay the same, with no `-wal`/`-shm` beside it.
+#[tokio::test]
+async fn a_foreign_file_is_refused_and_left_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let foreign = tmp.path().join("other-app.db");
+    {
+        let opts = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&foreign)
+            .create_if_missing(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Delete);
+        let mut c = sqlx::ConnectOptions::connect(&opts).await.unwrap();
+        sqlx::query("CREATE TABLE note (body TEXT)").execute(&mut c).await.unwrap();
+        sqlx::query("INSERT INTO note VALUES ('keep me')").execute(&mut c).await.unwrap();
+        sqlx::Connection::close(c).await.unwrap();
+    }
+    let text = tmp.path().join("notes.txt");
+    std::fs::write(&text, "not a database at all\n").unwrap();
+    for path in [&foreign, &text] {
+        let before = sha256(path);
+        let err = Store::open(path).await.unwrap_err();
+        assert!(err.to_string().contains("is not an EMRel project"), "{err}");
+        let err = Store::create(path, "p", Schema::paper_default()).await.unwrap_err();
+        assert!(err.to_string().contains("is not an EMRel project"), "{err}");
+        assert_eq!(sha256(path), before, "{} was changed", path.display());
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            assert!(!Path::new(&side).exists(), "{suffix} left beside {}", path.display());
+        }
+    }
+    // A real project still opens (and an empty file may still become one).
+    let empty = tmp.path().join("empty.db");
+    std::fs::write(&empty, "").unwrap();
+    Store::create(&empty, "p", Schema::paper_default()).await.unwrap().close().await;
+    Store::open(&empty).await.unwrap().close().await;
+}

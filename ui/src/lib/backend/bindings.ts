@@ -282,7 +282,12 @@ min_probability: number | null,
 /**
  * Keep only auto labels of iterations `[from, to]`.
  */
-iterations: [number, number] | null, };
+iterations: [number, number] | null, 
+/**
+ * Replace an existing destination: the user confirmed it (the native save dialog asked, or
+ * the view's "overwrite" box is ticked). Without it an existing destination is refused.
+ */
+overwrite: boolean, };
 
 export type ExportReport = { out: string, documents: number, sentences: number, labels: number, 
 /**
