@@ -113,32 +113,28 @@ commands! {
         Ok(ItemView::new(project.item(PairId(pair)).await?, app.sentence_entities(sentence).await))
     }
 
-    /// Labels a pair (a relation or `none`). With `fix`, the label replaces the model's
-    /// suggestion and the event records which one it replaced.
-    async fn label_pair(app, pair: i64, relation: String, fix: bool) -> Labeled {
-        let project = app.project().await?;
-        let event = if fix {
-            project.fix(PairId(pair), &relation, &app.annotator()).await?
-        } else {
-            project.set_label(PairId(pair), &relation, &app.annotator()).await?
-        };
-        Ok(Labeled { pair, event: event.0 })
-    }
-
-    /// Accepts the model's suggestion for a pair as a human label.
-    async fn confirm_pair(app, pair: i64) -> Labeled {
-        let event = app.project().await?.confirm(PairId(pair), &app.annotator()).await?;
-        Ok(Labeled { pair, event: event.0 })
+    /// Labels a pair with the relation the annotator chose (a relation or `none`), given the
+    /// suggestion that was on their screen (`null`: none was); the backend decides whether that
+    /// is a plain label, a confirmation or a fix. `project` is the uid of the project the screen
+    /// showed: a write for another project than the open one is refused.
+    async fn annotate_pair(app, project: String, pair: i64, relation: String, shown: Option<ShownSuggestion>) -> Labeled {
+        let shown = shown.map(|s| s.engine());
+        let done = app
+            .project_for(&project)
+            .await?
+            .annotate(PairId(pair), &relation, shown.as_ref(), &app.annotator())
+            .await?;
+        Ok(Labeled { pair, event: done.event.0, action: done.action })
     }
 
     /// Skips a pair: it moves to the end of this annotator's queues.
-    async fn skip_pair(app, pair: i64) -> () {
-        Ok(app.project().await?.skip(PairId(pair), &app.annotator()).await?)
+    async fn skip_pair(app, project: String, pair: i64) -> () {
+        Ok(app.project_for(&project).await?.skip(PairId(pair), &app.annotator()).await?)
     }
 
     /// Undoes this annotator's last label; `null` when there is nothing to undo.
-    async fn undo_label(app) -> Option<Undone> {
-        let undone = app.project().await?.undo(&app.annotator()).await?;
+    async fn undo_label(app, project: String) -> Option<Undone> {
+        let undone = app.project_for(&project).await?.undo(&app.annotator()).await?;
         Ok(undone.map(|u| Undone { pair: u.pair.0, restored: u.restored }))
     }
 

@@ -20,6 +20,8 @@ pub enum ErrorCode {
     NoProject,
     /// An imported file is malformed (the message names `file:line`).
     Input,
+    /// A write was sent for a project that is no longer the open one.
+    ProjectChanged,
 }
 
 /// An error as the UI receives it.

@@ -20,6 +20,8 @@ type SentenceEntities = HashMap<i64, Vec<EntityView>>;
 
 struct Open {
     project: Project,
+    /// The project's uid: a write from a screen that showed another project is refused.
+    uid: String,
     path: PathBuf,
     name: String,
     entities: Arc<RwLock<SentenceEntities>>,
@@ -121,6 +123,22 @@ impl App {
         }
     }
 
+    /// The open project if it is the one whose uid the screen sent: a label given on one
+    /// project's screen is never written into another that was opened meanwhile.
+    pub async fn project_for(&self, uid: &str) -> Result<Project> {
+        match &*self.open.read().await {
+            Some(o) if o.uid == uid => Ok(o.project.clone()),
+            Some(o) => Err(Error::new(
+                ErrorCode::ProjectChanged,
+                format!(
+                    "this label was given in another project than {}, which is open now; it was not written",
+                    o.path.display()
+                ),
+            )),
+            None => Err(Error::new(ErrorCode::NoProject, "open or create a project first")),
+        }
+    }
+
     /// Opens the project at `path`, closing the one open before, and records it as recent.
     pub async fn open(&self, path: &Path) -> Result<ProjectView> {
         if self.job_running() {
@@ -132,10 +150,12 @@ impl App {
         let trainer = emrel_engine::burn_trainer("auto")?;
         let project = Project::open(path, trainer).await?;
         let name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+        let uid = project.store().project_uid().await?;
         let entities = Arc::new(RwLock::new(SentenceEntities::new()));
         index_entities(project.clone(), entities.clone());
         let previous = self.open.write().await.replace(Open {
             project,
+            uid,
             path: path.to_path_buf(),
             name: name.clone(),
             entities,
@@ -321,6 +341,7 @@ impl App {
         let schema = o.project.store().schema();
         let stats = o.project.store().stats().await?;
         Ok(ProjectView {
+            uid: o.uid.clone(),
             path: o.path.display().to_string(),
             name: o.name.clone(),
             schema: schema.name.clone(),

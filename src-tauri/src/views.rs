@@ -27,6 +27,8 @@ pub struct RelationView {
 /// The open project.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct ProjectView {
+    /// The project's identity; label writes send it back (see `annotate_pair`).
+    pub uid: String,
     pub path: String,
     pub name: String,
     pub schema: String,
@@ -290,6 +292,27 @@ pub struct Labeled {
     pub pair: i64,
     #[ts(type = "number")]
     pub event: i64,
+    /// `set`, `confirm` or `fix`: decided by the backend from the suggestion shown.
+    pub action: String,
+}
+
+/// The model's suggestion as the annotate view showed it, sent back with the label.
+#[derive(Debug, Clone, PartialEq, Deserialize, TS)]
+pub struct ShownSuggestion {
+    #[ts(type = "number")]
+    pub model_version: i64,
+    pub relation: String,
+    pub probability: f64,
+}
+
+impl ShownSuggestion {
+    pub fn engine(&self) -> emrel_engine::ShownSuggestion {
+        emrel_engine::ShownSuggestion {
+            model_version: emrel_engine::ModelVersionId(self.model_version),
+            relation: self.relation.clone(),
+            probability: self.probability,
+        }
+    }
 }
 
 /// What an undo did.

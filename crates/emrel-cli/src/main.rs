@@ -4,6 +4,7 @@
 
 mod corpus;
 mod engine;
+mod label;
 mod progress;
 mod review;
 
@@ -37,6 +38,9 @@ enum Command {
     Demo(corpus::DemoArgs),
     /// Import a corpus: CCKS 2017 folders/CSV, brat standoff, or EMRel JSONL.
     Import(corpus::ImportArgs),
+    /// Label pairs from a file or standard input (`PAIR RELATION` lines); prints each label's
+    /// event id once it is committed.
+    Label(label::LabelArgs),
     /// Corpus statistics: pairs per category, labels per relation and source, entities per type.
     Stats,
     /// Export the corpus with every label's provenance.
@@ -82,6 +86,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init(a) => corpus::init(&cli, a).await,
         Command::Demo(a) => corpus::demo(&cli, a).await,
         Command::Import(a) => corpus::import(&cli, a).await,
+        Command::Label(a) => label::label(&cli, a).await,
         Command::Stats => corpus::stats(&cli).await,
         Command::Export(a) => corpus::export(&cli, a).await,
         Command::Train(a) => engine::train(&cli, a).await,

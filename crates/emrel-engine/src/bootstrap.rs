@@ -288,7 +288,7 @@ impl Project {
             Some(mv) if mv.status == ModelStatus::Ready => self.trained_from_record(&mv)?,
             Some(mv) if mv.status == ModelStatus::Training => self.train_version(ctx, &mv).await?,
             _ => {
-                let mv = self.prepare_version(ctx, &options.train).await?;
+                let mv = self.prepare_version(ctx, &options.train, Some(it.id)).await?;
                 self.store.set_iteration_model(it.id, mv.id).await?;
                 self.train_version(ctx, &mv).await?
             }
@@ -334,11 +334,22 @@ impl Project {
             // A run killed after promoting this model: the base model is current again.
             self.store.promote(base, &format!("iteration {} not promoted", it.idx)).await?;
         }
+        // Promoted only if the iteration is still active at that instant (a reviewer may
+        // quarantine it at any moment; see `Store::promote_for_iteration`).
+        let promoted = promoted
+            && self
+                .store
+                .promote_for_iteration(it.id, trained.version, &format!("iteration {}", it.idx))
+                .await?;
+        let status = if status == IterationStatus::Active && !promoted {
+            IterationStatus::Quarantined
+        } else {
+            status
+        };
         if promoted {
-            self.store.promote(trained.version, &format!("iteration {}", it.idx)).await?;
             self.score_missing(ctx, trained.version).await?;
         }
-        let report = IterationReport {
+        let mut report = IterationReport {
             iteration: it.idx,
             id: it.id,
             admitted: it.admitted,
@@ -352,8 +363,21 @@ impl Project {
             previous_f1,
             seconds: started.elapsed().as_secs_f64(),
         };
-        let json = serde_json::to_string(&report).map_err(json_err)?;
-        self.store.finish_iteration(it.id, status, &json).await?;
+        // A quarantine during scoring stands, and then the model is no longer current.
+        let render = |final_status: IterationStatus| {
+            let mut r = report.clone();
+            if final_status != status {
+                r.status = final_status.as_str().to_string();
+                r.promoted = false;
+            }
+            serde_json::to_string(&r).unwrap_or_default()
+        };
+        let stored = self.store.finish_iteration(it.id, status, &render).await?;
+        if stored != status {
+            report.status = stored.as_str().to_string();
+            report.promoted = false;
+        }
+        let promoted = report.promoted;
         ctx.emit(JobEvent::IterationFinished {
             job: ctx.job,
             iteration: it.idx,

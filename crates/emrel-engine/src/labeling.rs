@@ -72,6 +72,35 @@ pub struct Item {
     pub in_gold_split: bool,
 }
 
+/// The suggestion an annotator was shown for a pair, as the screen sends it back with the label.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct ShownSuggestion {
+    pub model_version: ModelVersionId,
+    pub relation: String,
+    pub probability: f64,
+}
+
+impl From<&Suggestion> for ShownSuggestion {
+    fn from(s: &Suggestion) -> ShownSuggestion {
+        ShownSuggestion {
+            model_version: s.model_version,
+            relation: s.relation.clone(),
+            probability: s.probability,
+        }
+    }
+}
+
+/// What [`Project::annotate`] stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Annotated {
+    pub pair: PairId,
+    pub event: LabelEventId,
+    /// `set`, `confirm` or `fix`.
+    pub action: String,
+    /// `seed` or `human`.
+    pub source: String,
+}
+
 /// What an undo did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UndoView {
@@ -267,22 +296,22 @@ impl Project {
         Ok(())
     }
 
-    /// Labels `pair` with `relation` (a relation or `none`) as `annotator`.
+    /// Labels `pair` with `relation` (a relation or `none`) as `annotator`, who was shown no
+    /// suggestion.
     pub async fn set_label(
         &self,
         pair: PairId,
         relation: &str,
         annotator: &str,
     ) -> Result<LabelEventId> {
-        Self::check_annotator(annotator)?;
-        let p = self.store.pair(pair).await?;
-        let relation = self.checked_relation(&p, relation)?;
-        let write = LabelWrite::human(pair, &relation, LabelAction::Set, annotator);
-        Ok(self.store.append_label(&write).await?)
+        Ok(self.annotate(pair, relation, None, annotator).await?.event)
     }
 
-    /// Accepts the pair's suggestion (its automatic label, or the current model's prediction)
-    /// as a human label; the event keeps the model version and probability it confirmed.
+    /// Accepts the suggestion the pair has now (its automatic label, or the current model's
+    /// prediction) as a human label. For a caller that shows nothing between reading the
+    /// suggestion and confirming it (the CLI); a screen passes what it showed to [`annotate`].
+    ///
+    /// [`annotate`]: Project::annotate
     pub async fn confirm(&self, pair: PairId, annotator: &str) -> Result<LabelEventId> {
         Self::check_annotator(annotator)?;
         let p = self.store.pair(pair).await?;
@@ -290,23 +319,70 @@ impl Project {
         let s = self.suggestion(&p, current.as_ref()).await?.ok_or_else(|| {
             EngineError::NoModel(format!("pair {pair} has no suggestion to confirm"))
         })?;
-        let mut write = LabelWrite::human(pair, &s.relation, LabelAction::Confirm, annotator);
-        write.model_version = Some(s.model_version);
-        write.probability = Some(s.probability);
-        Ok(self.store.append_label(&write).await?)
+        let shown = ShownSuggestion::from(&s);
+        Ok(self.annotate(pair, &s.relation, Some(&shown), annotator).await?.event)
     }
 
-    /// Replaces the pair's suggestion with `relation` as a human label.
+    /// Replaces the suggestion the pair has now with `relation` (see [`Project::confirm`]).
     pub async fn fix(&self, pair: PairId, relation: &str, annotator: &str) -> Result<LabelEventId> {
         Self::check_annotator(annotator)?;
         let p = self.store.pair(pair).await?;
-        let relation = self.checked_relation(&p, relation)?;
         let current = self.store.current_label(pair).await?;
-        let s = self.suggestion(&p, current.as_ref()).await?;
-        let mut write = LabelWrite::human(pair, &relation, LabelAction::Fix, annotator);
-        write.model_version = s.as_ref().map(|s| s.model_version);
-        write.probability = s.as_ref().map(|s| s.probability);
-        Ok(self.store.append_label(&write).await?)
+        let shown = self.suggestion(&p, current.as_ref()).await?.map(|s| ShownSuggestion::from(&s));
+        Ok(self.annotate(pair, relation, shown.as_ref(), annotator).await?.event)
+    }
+
+    /// The one way an annotator's label is written: `relation` is what they chose, `shown` the
+    /// suggestion that was on their screen (`None`: none was). The label is a confirmation when
+    /// they chose the shown relation, a fix when they chose another, a plain label when nothing
+    /// was shown; the event keeps the shown model version, relation and probability, so what is
+    /// stored is what the annotator saw even when a newer model has been promoted since.
+    /// Labels given before the project has any model are seed labels.
+    pub async fn annotate(
+        &self,
+        pair: PairId,
+        relation: &str,
+        shown: Option<&ShownSuggestion>,
+        annotator: &str,
+    ) -> Result<Annotated> {
+        Self::check_annotator(annotator)?;
+        let p = self.store.pair(pair).await?;
+        let relation = self.checked_relation(&p, relation)?;
+        let action = match shown {
+            None => LabelAction::Set,
+            Some(s) if s.relation == relation => LabelAction::Confirm,
+            Some(_) => LabelAction::Fix,
+        };
+        let mut write = LabelWrite::human(pair, &relation, action, annotator);
+        if let Some(s) = shown {
+            // Checked here so that a stale screen gets a clear error rather than a foreign-key one.
+            if let Err(emrel_store::StoreError::Invalid(_)) =
+                self.store.model_version(s.model_version).await
+            {
+                return Err(EngineError::Invalid(format!(
+                    "the suggestion shown for pair {pair} names model v{}, which this project does not have",
+                    s.model_version
+                )));
+            }
+            if !(0.0..=1.0).contains(&s.probability) {
+                return Err(EngineError::Invalid(format!(
+                    "the suggestion shown for pair {pair} has probability {}, outside [0, 1]",
+                    s.probability
+                )));
+            }
+            write.model_version = Some(s.model_version);
+            write.probability = Some(s.probability);
+            write.shown_relation = Some(s.relation.clone());
+        } else if self.store.current_model().await?.is_none() {
+            write.source = LabelSource::Seed;
+        }
+        let event = self.store.append_label(&write).await?;
+        Ok(Annotated {
+            pair,
+            event,
+            action: action.as_str().to_string(),
+            source: write.source.as_str().to_string(),
+        })
     }
 
     /// Skips the pair for `annotator`: it moves to the end of their queues.

@@ -44,7 +44,10 @@ pub use emrel_core::model::CancelToken;
 pub use emrel_store::{IterationId, JobId, LabelEventId, ModelVersionId, PairId};
 pub use error::{EngineError, ErrorCode, Result};
 pub use jobs::{JobContext, JobEvent, NullSink, ProgressSink, VecSink};
-pub use labeling::{Counts, EntityView, Item, LabelView, RelationChoice, Suggestion, UndoView};
+pub use labeling::{
+    Annotated, Counts, EntityView, Item, LabelView, RelationChoice, ShownSuggestion, Suggestion,
+    UndoView,
+};
 pub use queue::{Lambda, Queue, QueueKind, QueueOrder};
 pub use review::{Corruption, IterationReview, ReviewAction};
 pub use scoring::{Metrics, Prf};

@@ -494,15 +494,9 @@ impl Project {
                 self.store.set_iteration_review(it.id, Some("accepted")).await?;
             }
             ReviewAction::Quarantine => {
-                self.store.set_iteration_status(it.id, IterationStatus::Quarantined).await?;
-                self.store.set_iteration_review(it.id, None).await?;
-                // The model trained on the quarantined labels must not keep admitting more.
-                if let (Some(m), Some(base)) = (it.model_version, it.base_model_version)
-                    && self.store.current_model().await? == Some(m)
-                {
-                    let reason = format!("quarantine of iteration {idx}");
-                    self.store.promote(base, &reason).await?;
-                }
+                // The status and the demotion of a model trained on the quarantined labels in
+                // one transaction, so a bootstrap run promoting it cannot slip in between.
+                self.store.quarantine_iteration(it.id).await?;
             }
         }
         let thresholds = self.settings().await?.alarm_thresholds;

@@ -17,7 +17,8 @@ use std::time::Instant;
 use emrel_core::LabelSource;
 use emrel_core::model::{Example, PairText, Scorer, TrainProgress, TrainRequest};
 use emrel_store::{
-    IterationStatus, JobId, LabelEventId, ModelStatus, ModelVersionId, ModelVersionRecord, PairId,
+    IterationId, IterationStatus, JobId, LabelEventId, ModelStatus, ModelVersionId,
+    ModelVersionRecord, PairId,
 };
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -166,7 +167,7 @@ impl Project {
     ) -> Result<TrainReport> {
         let mv = match resume {
             Some(v) => self.store.model_version(v).await?,
-            None => self.prepare_version(ctx, options).await?,
+            None => self.prepare_version(ctx, options, None).await?,
         };
         let trained = match mv.status {
             ModelStatus::Ready => self.trained_from_record(&mv)?,
@@ -223,11 +224,15 @@ impl Project {
         Ok(())
     }
 
-    /// Reserves a version row for training on the labels as they are now.
+    /// Reserves a version row for training on the labels as they are now. Automatic labels count
+    /// when their iteration is active and finished (it passed the drift check and the gate), or
+    /// is `iteration`, the one this model is trained for; an iteration a killed run left open
+    /// counts for nothing else until a bootstrap run finishes it.
     pub(crate) async fn prepare_version(
         &self,
         ctx: &JobContext,
         options: &TrainOptions,
+        iteration: Option<IterationId>,
     ) -> Result<ModelVersionRecord> {
         self.ensure_gold_split(options.gold_fraction, options.seed).await?;
         let as_of = self.store.last_label_event().await?;
@@ -236,7 +241,10 @@ impl Project {
             .iterations()
             .await?
             .into_iter()
-            .filter(|i| i.status == IterationStatus::Active)
+            .filter(|i| {
+                i.status == IterationStatus::Active
+                    && (i.finished_at.is_some() || Some(i.id) == iteration)
+            })
             .map(|i| i.id.0)
             .collect();
         let params = TrainParams { options: options.clone(), as_of: as_of.0, auto_iterations };
@@ -333,6 +341,7 @@ impl Project {
             seed: params.options.seed,
             epochs: params.options.epochs,
         };
+        claim_model_dir(&mv.dir, &self.store.project_uid().await?, mv.id)?;
         let train_size = request.train.len();
         ctx.phase(format!("training v{} on {train_size} labels", mv.id));
         let trainer = self.trainer.clone();
@@ -558,6 +567,46 @@ impl Project {
 }
 
 /// Runs model work on a blocking thread; a panic there becomes [`EngineError::Panicked`].
+/// Marks `dir` as model version `version` of project `uid` (`owner.json`), or checks that it
+/// is: a checkpoint is resumed only by the project and version that wrote it, never by another
+/// project whose database reused the id.
+fn claim_model_dir(dir: &std::path::Path, uid: &str, version: ModelVersionId) -> Result<()> {
+    #[derive(Serialize, Deserialize, PartialEq)]
+    struct Owner {
+        project: String,
+        version: i64,
+    }
+    let me = Owner { project: uid.to_string(), version: version.0 };
+    let path = dir.join("owner.json");
+    let io = |e: std::io::Error| EngineError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => match serde_json::from_str::<Owner>(&text) {
+            Ok(owner) if owner == me => Ok(()),
+            _ => Err(EngineError::Invalid(format!(
+                "{} holds another project's model files; EMRel will not train into it (move it away to train v{version})",
+                dir.display()
+            ))),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if dir.exists() && std::fs::read_dir(dir).map_err(io)?.next().is_some() {
+                return Err(EngineError::Invalid(format!(
+                    "{} already holds files this project did not write; move it away to train v{version}",
+                    dir.display()
+                )));
+            }
+            std::fs::create_dir_all(dir).map_err(io)?;
+            let json = serde_json::to_string(&me).map_err(json_err)?;
+            std::fs::write(&path, json).map_err(io)?;
+            std::fs::File::open(&path).and_then(|f| f.sync_all()).map_err(io)?;
+            Ok(())
+        }
+        Err(e) => Err(io(e)),
+    }
+}
+
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {

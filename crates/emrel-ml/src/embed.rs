@@ -281,18 +281,21 @@ fn pretrain_on<B: MlBackend>(
 
     let weights: Vec<f32> =
         model.input.val().into_data().convert::<f32>().to_vec().expect("f32 tensor data");
-    let file = std::fs::File::create(out).map_err(|e| io_err(out, e))?;
-    let mut w = BufWriter::new(file);
-    let write_err = |e: std::io::Error| io_err(out, e);
-    writeln!(w, "{v} {}", opts.dim).map_err(write_err)?;
-    for (i, &(c, _)) in chars.iter().enumerate() {
-        write!(w, "{c}").map_err(write_err)?;
-        for x in &weights[i * opts.dim..(i + 1) * opts.dim] {
-            write!(w, " {x:.6}").map_err(write_err)?;
+    // Replaced atomically: a kill leaves the previous vectors, never half a file.
+    crate::files::replace(out, |tmp| {
+        let file = std::fs::File::create(tmp).map_err(|e| io_err(tmp, e))?;
+        let mut w = BufWriter::new(file);
+        let write_err = |e: std::io::Error| io_err(tmp, e);
+        writeln!(w, "{v} {}", opts.dim).map_err(write_err)?;
+        for (i, &(c, _)) in chars.iter().enumerate() {
+            write!(w, "{c}").map_err(write_err)?;
+            for x in &weights[i * opts.dim..(i + 1) * opts.dim] {
+                write!(w, " {x:.6}").map_err(write_err)?;
+            }
+            writeln!(w).map_err(write_err)?;
         }
-        writeln!(w).map_err(write_err)?;
-    }
-    w.flush().map_err(write_err)?;
+        w.flush().map_err(write_err)
+    })?;
     Ok(EmbedReport {
         vocab: v,
         dims: opts.dim,

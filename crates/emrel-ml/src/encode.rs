@@ -100,8 +100,7 @@ impl Vocab {
     pub fn save(&self, path: &Path) -> Result<(), ModelError> {
         let file = VocabFile { min_freq: self.min_freq, tokens: self.tokens.clone() };
         let json = serde_json::to_string(&file).map_err(|e| ModelError::Io(e.to_string()))?;
-        std::fs::write(path, json)
-            .map_err(|e| ModelError::Io(format!("cannot write {}: {e}", path.display())))
+        crate::files::write(path, json)
     }
 
     pub fn load(path: &Path) -> Result<Vocab, ModelError> {

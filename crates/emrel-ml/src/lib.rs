@@ -18,6 +18,7 @@ mod cpu_ops;
 pub mod embed;
 pub mod encode;
 pub mod eval;
+mod files;
 mod gru;
 mod layers;
 mod rnn;

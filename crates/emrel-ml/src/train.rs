@@ -7,6 +7,10 @@
 //! kept. The output directory holds `model.bin` (best weights), `config.json`, `vocab.json` and
 //! `meta.json` (classes, model, dev F1); while training, `checkpoint/` holds the last epoch's
 //! weights, optimizer state and counters, so a cancelled or crashed run resumes where it stopped.
+//! Every file is replaced atomically (see [`crate::files`]); a checkpoint's weights and optimizer
+//! state are named after the epoch they end and `state.json`, written last, says which epoch is
+//! the checkpoint, so a kill between the files never pairs one epoch's weights with another's
+//! counters.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -67,7 +71,7 @@ impl ModelMeta {
     fn save(&self, dir: &Path) -> Result<(), ModelError> {
         let path = dir.join(META_FILE);
         let json = serde_json::to_string_pretty(self).map_err(|e| ModelError::Io(e.to_string()))?;
-        std::fs::write(&path, json).map_err(|e| io_err(&path, e))
+        crate::files::write(&path, json)
     }
 }
 
@@ -239,7 +243,7 @@ fn train_on<B: MlBackend>(
     } else {
         let (config, vocab, rows) = prepare_new(request, arch, class_weighting)?;
         let cpath = out.join(CONFIG_FILE);
-        config.save(&cpath).map_err(|e| io_err(&cpath, e))?;
+        crate::files::replace(&cpath, |tmp| config.save(tmp).map_err(|e| io_err(tmp, e)))?;
         vocab.save(&out.join(VOCAB_FILE))?;
         (config, vocab, rows)
     };
@@ -300,15 +304,16 @@ fn train_on<B: MlBackend>(
     let mut state =
         TrainState { next_epoch: 0, best_dev_f1: -1.0, epochs_since_best: 0, seconds: 0.0 };
     if resume {
-        model = model
-            .load_file(ckpt.join("last"), &rec, device)
-            .map_err(|e| io_err(&ckpt.join("last.bin"), e))?;
-        let record = Recorder::<Autodiff<B>>::load(&rec, ckpt.join("optim"), device)
-            .map_err(|e| io_err(&ckpt.join("optim.bin"), e))?;
-        optim = optim.load_record(record);
         let spath = ckpt.join("state.json");
         let text = std::fs::read_to_string(&spath).map_err(|e| io_err(&spath, e))?;
         state = serde_json::from_str(&text).map_err(|e| io_err(&spath, e))?;
+        let (weights, optimizer) = checkpoint_files(&ckpt, state.next_epoch);
+        model = model
+            .load_file(&weights, &rec, device)
+            .map_err(|e| io_err(&weights.with_extension("bin"), e))?;
+        let record = Recorder::<Autodiff<B>>::load(&rec, optimizer.clone(), device)
+            .map_err(|e| io_err(&optimizer.with_extension("bin"), e))?;
+        optim = optim.load_record(record);
     }
 
     let bs = config.batch_size;
@@ -360,9 +365,7 @@ fn train_on<B: MlBackend>(
         if f1 > state.best_dev_f1 {
             state.best_dev_f1 = f1;
             state.epochs_since_best = 0;
-            valid
-                .save_file(out.join(MODEL_FILE), &rec)
-                .map_err(|e| io_err(&out.join("model.bin"), e))?;
+            save_weights(&valid, &out.join(MODEL_FILE), &rec)?;
         } else {
             state.epochs_since_best += 1;
         }
@@ -388,10 +391,7 @@ fn train_on<B: MlBackend>(
     }
     if state.best_dev_f1 < 0.0 {
         // Zero epochs were asked for: keep the initial weights so that the version loads.
-        model
-            .valid()
-            .save_file(out.join(MODEL_FILE), &rec)
-            .map_err(|e| io_err(&out.join("model.bin"), e))?;
+        save_weights(&model.valid(), &out.join(MODEL_FILE), &rec)?;
         state.best_dev_f1 = 0.0;
     }
     meta.complete = true;
@@ -406,6 +406,31 @@ fn train_on<B: MlBackend>(
     })
 }
 
+/// The weights and optimizer files (without Burn's `.bin`) of the checkpoint that ends before
+/// epoch `next_epoch`. A checkpoint written before files were named after their epoch has them
+/// as `last` and `optim`.
+fn checkpoint_files(ckpt: &Path, next_epoch: usize) -> (PathBuf, PathBuf) {
+    let (weights, optimizer) =
+        (ckpt.join(format!("last-{next_epoch}")), ckpt.join(format!("optim-{next_epoch}")));
+    if weights.with_extension("bin").exists() {
+        (weights, optimizer)
+    } else {
+        (ckpt.join("last"), ckpt.join("optim"))
+    }
+}
+
+/// Saves a model's weights to `path` (`.bin` added) atomically.
+fn save_weights<B: Backend>(
+    model: &RelationModel<B>,
+    path: &Path,
+    rec: &Rec,
+) -> Result<(), ModelError> {
+    let file = path.with_extension("bin");
+    crate::files::replace(&file, |tmp| {
+        model.clone().save_file(tmp.with_extension(""), rec).map_err(|e| io_err(tmp, e))
+    })
+}
+
 fn save_checkpoint<B: Backend, O: Optimizer<RelationModel<Autodiff<B>>, Autodiff<B>>>(
     ckpt: &Path,
     model: &RelationModel<Autodiff<B>>,
@@ -413,15 +438,29 @@ fn save_checkpoint<B: Backend, O: Optimizer<RelationModel<Autodiff<B>>, Autodiff
     state: &TrainState,
     rec: &Rec,
 ) -> Result<(), ModelError> {
-    model
-        .clone()
-        .save_file(ckpt.join("last"), rec)
-        .map_err(|e| io_err(&ckpt.join("last.bin"), e))?;
-    Recorder::<Autodiff<B>>::record(rec, optim.to_record(), ckpt.join("optim"))
-        .map_err(|e| io_err(&ckpt.join("optim.bin"), e))?;
+    let (weights, optimizer) = (
+        ckpt.join(format!("last-{}", state.next_epoch)),
+        ckpt.join(format!("optim-{}", state.next_epoch)),
+    );
+    save_weights(model, &weights, rec)?;
+    let ofile = optimizer.with_extension("bin");
+    crate::files::replace(&ofile, |tmp| {
+        Recorder::<Autodiff<B>>::record(rec, optim.to_record(), tmp.with_extension(""))
+            .map_err(|e| io_err(tmp, e))
+    })?;
+    // The commit point: from here on a resume reads this epoch's files.
     let spath: PathBuf = ckpt.join("state.json");
     let json = serde_json::to_string(state).map_err(|e| ModelError::Io(e.to_string()))?;
-    std::fs::write(&spath, json).map_err(|e| io_err(&spath, e))
+    crate::files::write(&spath, json)?;
+    // Earlier epochs' files are garbage now.
+    let keep = [weights.with_extension("bin"), ofile, spath];
+    for entry in std::fs::read_dir(ckpt).map_err(|e| io_err(ckpt, e))? {
+        let path = entry.map_err(|e| io_err(ckpt, e))?.path();
+        if !keep.contains(&path) {
+            std::fs::remove_file(&path).map_err(|e| io_err(&path, e))?;
+        }
+    }
+    Ok(())
 }
 
 /// −Σ wᵢ log pᵢ(yᵢ) / Σ wᵢ (PyTorch's weighted cross-entropy).

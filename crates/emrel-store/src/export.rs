@@ -49,12 +49,17 @@ fn parse_spans(s: &str) -> Vec<[usize; 2]> {
 }
 
 impl Store {
-    /// Every document with its sentences, entities and the labels that pass `filter`.
+    /// Every document with its sentences, entities and the labels that pass `filter`, as of one
+    /// consistent snapshot.
     pub async fn export(&self, filter: &ExportFilter) -> Result<Vec<ExportDocument>> {
+        // One read transaction: every statement below reads the same snapshot, so a concurrent
+        // import or label write cannot make the documents, sentences, entities and labels read
+        // here disagree (WAL readers do not block writers).
+        let mut tx = self.pool.begin().await?;
         let mut docs: Vec<ExportDocument> = Vec::new();
         let mut doc_index: HashMap<i64, usize> = HashMap::new();
         for row in sqlx::query("SELECT document_id, name, text FROM document ORDER BY document_id")
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await?
         {
             doc_index.insert(row.get(0), docs.len());
@@ -65,7 +70,7 @@ impl Store {
         for row in sqlx::query(
             "SELECT sentence_id, document_id, idx, start_char, text FROM sentence ORDER BY document_id, idx",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?
         {
             let d = doc_index[&row.get::<i64, _>(1)];
@@ -84,7 +89,7 @@ impl Store {
         for row in sqlx::query(
             "SELECT entity_id, sentence_id, entity_type, spans, mention FROM entity ORDER BY entity_id",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?
         {
             let (d, s) = sent_index[&row.get::<i64, _>(1)];
@@ -109,7 +114,7 @@ impl Store {
                    ORDER BY l.pair_id";
         let mut labels: BTreeMap<(usize, usize), Vec<ExportLabel>> = BTreeMap::new();
         for view in ["current_label", "gold_label"] {
-            for row in sqlx::query(&sql.replace("{view}", view)).fetch_all(&self.pool).await? {
+            for row in sqlx::query(&sql.replace("{view}", view)).fetch_all(&mut *tx).await? {
                 let (d, s) = sent_index[&row.get::<i64, _>(0)];
                 let label = ExportLabel {
                     head: entity_ids[&row.get::<i64, _>(1)].clone(),
@@ -128,6 +133,7 @@ impl Store {
                 }
             }
         }
+        tx.commit().await?;
         for ((d, s), ls) in labels {
             docs[d].sentences[s].labels = ls;
         }

@@ -114,7 +114,10 @@ impl Store {
         progress: &mut (dyn FnMut(usize, usize) + Send),
     ) -> Result<ImportSummary> {
         let mut summary = ImportSummary::default();
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE: the write lock is taken (waiting out the busy timeout) before the first
+        // read, so a writer that comes in between cannot make the transaction fail at its first
+        // write, as a read-then-write DEFERRED transaction does.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut annotators = HashMap::new();
         let imported_at = now();
         let existing: HashMap<String, String> =

@@ -98,6 +98,9 @@ pub struct LabelRecord {
     pub iteration: Option<IterationId>,
     pub probability: Option<f64>,
     pub threshold: Option<f64>,
+    /// The relation the annotator was shown as the model's suggestion (`model_version` and
+    /// `probability` are that suggestion's); `None` when none was shown.
+    pub shown_relation: Option<String>,
 }
 
 /// A label event to append.
@@ -112,6 +115,8 @@ pub struct LabelWrite {
     pub iteration: Option<IterationId>,
     pub probability: Option<f64>,
     pub threshold: Option<f64>,
+    /// The suggestion the annotator was shown (see [`LabelRecord::shown_relation`]).
+    pub shown_relation: Option<String>,
 }
 
 impl LabelWrite {
@@ -127,6 +132,7 @@ impl LabelWrite {
             iteration: None,
             probability: None,
             threshold: None,
+            shown_relation: None,
         }
     }
 }
@@ -185,7 +191,8 @@ pub struct SnapshotLabel {
 }
 
 const LABEL_COLUMNS: &str = "e.label_event_id, e.pair_id, e.relation, e.source, e.action, \
-     a.name, e.created_at, e.model_version_id, e.iteration_id, e.probability, e.threshold";
+     a.name, e.created_at, e.model_version_id, e.iteration_id, e.probability, e.threshold, \
+     e.shown_relation";
 
 fn source(s: &str) -> Result<LabelSource> {
     LabelSource::from_str(s).map_err(|e| StoreError::Invalid(e.to_string()))
@@ -204,6 +211,7 @@ fn label_record(row: &SqliteRow) -> Result<LabelRecord> {
         iteration: row.get::<Option<i64>, _>(8).map(IterationId),
         probability: row.get(9),
         threshold: row.get(10),
+        shown_relation: row.get(11),
     })
 }
 
@@ -273,8 +281,9 @@ async fn append_undoing(
     };
     let id = sqlx::query(
         "INSERT INTO label_event (pair_id, relation, source, action, annotator_id, created_at,
-             model_version_id, iteration_id, probability, threshold, undoes_event_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             model_version_id, iteration_id, probability, threshold, undoes_event_id,
+             shown_relation)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(w.pair.0)
     .bind(&w.relation)
@@ -287,6 +296,7 @@ async fn append_undoing(
     .bind(w.probability)
     .bind(w.threshold)
     .bind(undoes.map(|u| u.0))
+    .bind(&w.shown_relation)
     .execute(&mut **tx)
     .await?
     .last_insert_rowid();
@@ -421,7 +431,23 @@ impl Store {
              ORDER BY e.label_event_id DESC LIMIT 1"
         );
         let prev = sqlx::query(&sql).bind(pair).bind(event).fetch_optional(&mut *tx).await?;
-        let prev = prev.as_ref().map(label_record).transpose()?;
+        let mut prev = prev.as_ref().map(label_record).transpose()?;
+        // An automatic label whose iteration was rolled back since is not the state to return
+        // to: the rollback withdrew it (it only kept it because the annotator's label was on
+        // top), so undoing that label leaves the pair unlabeled.
+        if let Some(p) = prev.as_mut()
+            && p.source == LabelSource::Auto
+            && let Some(iteration) = p.iteration
+        {
+            let status: Option<String> =
+                sqlx::query_scalar("SELECT status FROM iteration WHERE iteration_id = ?")
+                    .bind(iteration.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if status.as_deref() == Some("rolled_back") {
+                p.relation = None;
+            }
+        }
         let write = LabelWrite {
             pair: PairId(pair),
             relation: prev.as_ref().and_then(|p| p.relation.clone()),
@@ -432,6 +458,7 @@ impl Store {
             iteration: prev.as_ref().and_then(|p| p.iteration),
             probability: prev.as_ref().and_then(|p| p.probability),
             threshold: prev.as_ref().and_then(|p| p.threshold),
+            shown_relation: prev.as_ref().and_then(|p| p.shown_relation.clone()),
         };
         let id = append_undoing(&mut tx, &write, Some(LabelEventId(event))).await?;
         tx.commit().await?;

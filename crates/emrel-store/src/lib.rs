@@ -126,12 +126,15 @@ impl Store {
         if existing > 0 {
             return Err(StoreError::ProjectExists(path.to_path_buf()));
         }
-        sqlx::query("INSERT INTO project (name, schema_json, created_at) VALUES (?, ?, ?)")
-            .bind(name)
-            .bind(schema.to_json())
-            .bind(now())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO project (name, schema_json, created_at, uid)
+             VALUES (?, ?, ?, lower(hex(randomblob(16))))",
+        )
+        .bind(name)
+        .bind(schema.to_json())
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
         for t in &schema.entity_types {
             sqlx::query("INSERT INTO entity_type (name, color) VALUES (?, ?)")
                 .bind(&t.name)
@@ -177,6 +180,16 @@ impl Store {
 
     pub fn schema(&self) -> &Schema {
         &self.schema
+    }
+
+    /// The project's identity: 32 hex digits drawn when it was created (or when the migration
+    /// that introduced it ran), never reused by another project, even one at the same path.
+    pub async fn project_uid(&self) -> Result<String> {
+        let uid: Option<String> = sqlx::query_scalar("SELECT uid FROM project LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?
+            .flatten();
+        uid.ok_or_else(|| StoreError::NoProject(self.path.clone()))
     }
 
     pub fn path(&self) -> &Path {

@@ -194,7 +194,7 @@ impl Store {
     }
 
     /// Reserves a model version for a training run: the row (status `training`) and its
-    /// directory name `<database>.models/v<N>`.
+    /// directory name `<database>.models/v<N>-<12 random hex digits>`, unique to this row.
     pub async fn insert_model_version(
         &self,
         model: &str,
@@ -218,9 +218,13 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .last_insert_rowid();
+        // Not `v<N>` alone: ids restart when a database is recreated at the same path, and the
+        // new project's v1 must never resume the old one's checkpoint in `v1/`.
+        let tag: String =
+            sqlx::query_scalar("SELECT lower(hex(randomblob(6)))").fetch_one(&mut *tx).await?;
         let models = self.models_dir();
         let rel = Path::new(models.file_name().expect("the models dir has a name"))
-            .join(format!("v{id}"));
+            .join(format!("v{id}-{tag}"));
         sqlx::query("UPDATE model_version SET dir = ? WHERE model_version_id = ?")
             .bind(rel.to_string_lossy().to_string())
             .bind(id)
@@ -449,23 +453,109 @@ impl Store {
         Ok(())
     }
 
-    /// Records the end of an iteration: its status after the promotion gate and its metrics.
+    /// Records an iteration's outcome. A reviewer's quarantine (or a rollback) that came in while
+    /// the iteration trained or scored stands: the stored status stays whatever `status` says.
+    /// `report` renders the outcome for the status that is finally stored. Returns that status.
     pub async fn finish_iteration(
         &self,
         id: IterationId,
         status: IterationStatus,
-        metrics_json: &str,
-    ) -> Result<()> {
+        report: &(dyn Fn(IterationStatus) -> String + Sync),
+    ) -> Result<IterationStatus> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let stored: String =
+            sqlx::query_scalar("SELECT status FROM iteration WHERE iteration_id = ?")
+                .bind(id.0)
+                .fetch_one(&mut *tx)
+                .await?;
+        let stored = IterationStatus::parse(&stored)?;
+        let status = match stored {
+            IterationStatus::Quarantined | IterationStatus::RolledBack => stored,
+            _ => status,
+        };
         sqlx::query(
             "UPDATE iteration SET status = ?, metrics_json = ?, finished_at = ? WHERE iteration_id = ?",
         )
         .bind(status.as_str())
-        .bind(metrics_json)
+        .bind(report(status))
         .bind(now())
         .bind(id.0)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        tx.commit().await?;
+        Ok(status)
+    }
+
+    /// Promotes `version`, the model iteration `id` trained, if the iteration is still active:
+    /// checked and written in one write transaction, so that a reviewer's quarantine either
+    /// comes first (and the model is not promoted) or after (and demotes it, see
+    /// [`Store::quarantine_iteration`]). Returns whether it promoted.
+    pub async fn promote_for_iteration(
+        &self,
+        id: IterationId,
+        version: ModelVersionId,
+        reason: &str,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let stored: String =
+            sqlx::query_scalar("SELECT status FROM iteration WHERE iteration_id = ?")
+                .bind(id.0)
+                .fetch_one(&mut *tx)
+                .await?;
+        if IterationStatus::parse(&stored)? != IterationStatus::Active {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO model_promotion (model_version_id, reason, created_at) VALUES (?, ?, ?)",
+        )
+        .bind(version.0)
+        .bind(reason)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// A reviewer's quarantine of iteration `id`, in one write transaction: the status, the
+    /// cleared review, and, when the iteration's model is the current one, the promotion of the
+    /// model it started from (the model trained on quarantined labels must not admit more).
+    /// Returns the model promoted back, if any.
+    pub async fn quarantine_iteration(&self, id: IterationId) -> Result<Option<ModelVersionId>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let (idx, model, base): (i64, Option<i64>, Option<i64>) = sqlx::query_as(
+            "SELECT idx, model_version_id, base_model_version_id FROM iteration WHERE iteration_id = ?",
+        )
+        .bind(id.0)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE iteration SET status = 'quarantined', review = NULL WHERE iteration_id = ?",
+        )
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
+        let current: Option<i64> = sqlx::query_scalar(
+            "SELECT model_version_id FROM model_promotion ORDER BY model_promotion_id DESC LIMIT 1",
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let mut restored = None;
+        if let (Some(m), Some(base)) = (model, base)
+            && current == Some(m)
+        {
+            sqlx::query(
+                "INSERT INTO model_promotion (model_version_id, reason, created_at) VALUES (?, ?, ?)",
+            )
+            .bind(base)
+            .bind(format!("quarantine of iteration {idx}"))
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+            restored = Some(ModelVersionId(base));
+        }
+        tx.commit().await?;
+        Ok(restored)
     }
 
     /// Sets an iteration's status (quarantine, or back to active after review).

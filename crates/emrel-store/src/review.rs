@@ -132,6 +132,7 @@ impl Store {
                 iteration: Some(id),
                 probability: Some(a.probability),
                 threshold: Some(threshold),
+                shown_relation: None,
             };
             append_label_in(&mut tx, &w).await?;
         }

@@ -14,6 +14,7 @@ import type {
 } from "../lib/backend";
 
 export const project: ProjectView = {
+  uid: "uid-demo",
   path: "/tmp/demo.db",
   name: "demo",
   schema: "emr-paper",
@@ -61,50 +62,119 @@ export interface Call {
   args: Record<string, unknown>;
 }
 
-/** Installs the mock backend; `delay` (ms) slows the label writes down. */
-export function mockBackend(opts: { pairs?: number[]; suggestion?: boolean; delay?: number } = {}) {
+/** A write the mock backend refuses: `times` attempts in a row fail with `code`. */
+export interface Failure {
+  code: string;
+  message?: string;
+  times: number;
+}
+
+/**
+ * Installs the mock backend; `delay` (ms) slows the label writes down. The returned handle
+ * can make writes fail (`fail`) or hold them until released (`hold`), and `open_project`
+ * switches the project whose uid writes must carry.
+ */
+export function mockBackend(opts: { pairs?: number[]; suggestion?: boolean; delay?: number; events?: boolean } = {}) {
   const pairs = opts.pairs ?? [1, 2, 3];
   const calls: Call[] = [];
   const labels: { pair: number; relation: string }[] = [];
+  /** The action the backend decided for each committed label, in order. */
+  const actions: string[] = [];
+  const failures: Failure[] = [];
+  let gate: Promise<void> | null = null;
+  const state = { uid: project.uid };
   const counts = (): CountsView => ({
     labeled_today: labels.length,
     left_in_queue: pairs.length - new Set(labels.map((l) => l.pair)).size,
     reliable: 0,
     batch_size: 1000,
   });
-  const slow = () => new Promise((r) => setTimeout(r, opts.delay ?? 0));
-  mockIPC(async (cmd, args) => {
-    const a = (args ?? {}) as Record<string, unknown>;
-    calls.push({ cmd, args: a });
-    switch (cmd) {
-      case "queue_window": {
-        const labeled = new Set(labels.map((l) => l.pair));
-        const left = pairs.filter((p) => !labeled.has(p));
-        return { pairs: left, total: left.length };
-      }
-      case "pair_item":
-        return item(a.pair as number, opts.suggestion);
-      case "label_pair":
-        await slow();
-        labels.push({ pair: a.pair as number, relation: a.relation as string });
-        return { pair: a.pair, event: labels.length };
-      case "confirm_pair":
-        await slow();
-        labels.push({ pair: a.pair as number, relation: "confirmed" });
-        return { pair: a.pair, event: labels.length };
-      case "skip_pair":
-        return null;
-      case "undo_label": {
-        const last = labels.pop();
-        return last ? { pair: last.pair, restored: null } : null;
-      }
-      case "queue_counts":
-        return counts();
-      default:
-        throw { code: "invalid", message: `unexpected command ${cmd}` };
+  // No timer at all without a delay: tests on fake timers count every millisecond.
+  const slow = () => (opts.delay ? new Promise((r) => setTimeout(r, opts.delay)) : Promise.resolve());
+  /** What every write goes through: the hold, the delay, the failures, the project check. */
+  const writing = async (a: Record<string, unknown>) => {
+    while (gate) await gate;
+    await slow();
+    const f = failures[0];
+    if (f) {
+      if (--f.times <= 0) failures.shift();
+      throw { code: f.code, message: f.message ?? `${f.code}: the write failed` };
     }
-  });
-  return { calls, labels };
+    if (a.project !== state.uid) throw { code: "project_changed", message: `project ${String(a.project)} is no longer open` };
+  };
+  mockIPC(
+    async (cmd, args) => {
+      const a = (args ?? {}) as Record<string, unknown>;
+      calls.push({ cmd, args: a });
+      switch (cmd) {
+        case "startup":
+          return {
+            project: { ...project, uid: state.uid },
+            recent: [{ path: "/tmp/other.db", name: "other", opened_at: "2025-01-01 10:00:00", exists: true }],
+            data_dir: "/data",
+            annotator: "ann",
+            created_demo: false,
+            error: null,
+          };
+        case "open_project":
+          state.uid = `uid-${String(a.path)}`;
+          labels.length = 0;
+          return { ...project, uid: state.uid, path: a.path, name: "other" };
+        case "queue_window": {
+          const labeled = new Set(labels.map((l) => l.pair));
+          const left = pairs.filter((p) => !labeled.has(p));
+          return { pairs: left, total: left.length };
+        }
+        case "pair_item":
+          return item(a.pair as number, opts.suggestion);
+        case "annotate_pair": {
+          await writing(a);
+          const shown = a.shown as { relation: string } | null;
+          const action = shown === null ? "set" : shown.relation === a.relation ? "confirm" : "fix";
+          labels.push({ pair: a.pair as number, relation: a.relation as string });
+          actions.push(action);
+          return { pair: a.pair, event: labels.length, action };
+        }
+        case "skip_pair":
+          await writing(a);
+          return null;
+        case "undo_label": {
+          if (a.project !== state.uid) throw { code: "project_changed", message: "another project is open" };
+          const last = labels.pop();
+          actions.pop();
+          return last ? { pair: last.pair, restored: null } : null;
+        }
+        case "queue_counts":
+          return counts();
+        case "plugin:window|destroy":
+          return null;
+        default:
+          throw { code: "invalid", message: `unexpected command ${cmd}` };
+      }
+    },
+    { shouldMockEvents: opts.events ?? false },
+  );
+  return {
+    calls,
+    labels,
+    actions,
+    state,
+    /** The next `times` writes fail with `code`. */
+    fail(code: string, times = 1, message?: string) {
+      failures.push({ code, times, message });
+    },
+    /** Holds every write until the returned function is called. */
+    hold(): () => void {
+      let release = () => {};
+      gate = new Promise<void>((r) => (release = r));
+      return () => {
+        gate = null;
+        release();
+      };
+    },
+    /** The writes sent so far (commands and arguments), failed attempts included. */
+    writes: () => calls.filter((c) => c.cmd === "annotate_pair" || c.cmd === "skip_pair"),
+  };
 }
 
 // The review view's backend: four iterations (active and accepted, rejected, quarantined with

@@ -86,4 +86,32 @@ describe("the start view", () => {
     expect(schema.value).toBe("/typed/schema.toml");
     expect(screen.queryByRole("alert")).toBeNull();
   });
+
+  it("creates a project only once the open one's labels are saved", async () => {
+    const calls: string[] = [];
+    mockIPC(async (cmd) => {
+      calls.push(cmd);
+      if (cmd === "create_project") return project;
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    let answer: (refusal: string | null) => void = () => {};
+    const opened: string[] = [];
+    render(Start, {
+      recent: [],
+      dataDir: "/data",
+      project,
+      onopened: (p: { path: string }) => opened.push(p.path),
+      beforeswitch: () => new Promise<string | null>((r) => (answer = r)),
+    });
+    await userEvent.click(screen.getByRole("button", { name: "Create" }));
+    expect(await screen.findByText(/saving the labels of the open project/)).toBeTruthy();
+    answer("2 labels are not saved in the open project: retry or discard them first");
+    expect((await screen.findByRole("alert")).textContent).toContain("2 labels are not saved");
+    expect(calls).toEqual([]);
+
+    await userEvent.click(screen.getByRole("button", { name: "Create" }));
+    answer(null);
+    await waitFor(() => expect(opened).toEqual(["/tmp/demo.db"]));
+    expect(calls).toEqual(["create_project"]);
+  });
 });

@@ -3,6 +3,7 @@
 
 mod corpus;
 mod engine;
+mod label;
 
 use std::path::Path;
 use std::process::{Command, Output};

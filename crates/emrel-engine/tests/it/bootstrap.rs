@@ -56,7 +56,9 @@ async fn gold_split_is_stratified_by_relation_and_frozen_on_first_training() {
     assert_eq!(project.current_model().await.unwrap(), Some(r2.version));
     let models = project.models().await.unwrap();
     assert_eq!(models.len(), 2);
-    assert!(models[1].dir.ends_with(format!("p.db.models/v{}", r2.version)));
+    assert!(models[1].dir.parent().unwrap().ends_with("p.db.models"));
+    let name = models[1].dir.file_name().unwrap().to_string_lossy().to_string();
+    assert!(name.starts_with(&format!("v{}-", r2.version)), "{name}");
     assert!(models[1].dir.join("meta.json").exists());
 }
 

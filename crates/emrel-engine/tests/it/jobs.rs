@@ -143,3 +143,142 @@ async fn a_job_left_running_is_marked_interrupted_and_resumes() {
     assert_eq!((job.status, job.attempts), (JobStatus::Succeeded, 2));
     assert!(reopened.current_model().await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn an_iteration_left_open_by_a_killed_run_is_not_training_data_for_a_manual_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = crate::demo_project(dir.path(), 60, 8).await;
+    label_from_gold(&project, 100, "ann").await;
+    let first = project.train(&tiny(1), Arc::new(NullSink), CancelToken::new()).await.unwrap();
+    // What a bootstrap run killed after admitting leaves: an active iteration, never finished,
+    // whose automatic labels passed neither the drift check nor the gate.
+    let store = project.store();
+    let admissions: Vec<emrel_store::Admission> = project
+        .queue_pairs(&emrel_engine::Queue::seed_random(1), None)
+        .await
+        .unwrap()
+        .into_iter()
+        .take(30)
+        .map(|pair| emrel_store::Admission { pair, relation: "none".into(), probability: 0.99 })
+        .collect();
+    let open =
+        store.start_iteration(first.version, 0.9, 30, None, None, &admissions).await.unwrap();
+    assert_eq!(store.current_auto_labels(open.id).await.unwrap().len(), 30);
+    let second = project.train(&tiny(1), Arc::new(NullSink), CancelToken::new()).await.unwrap();
+    assert_eq!(second.train_size, first.train_size, "the open iteration's labels were left out");
+}
+
+/// Blocks the first time a model other than `base` is loaded while it is the current model:
+/// that is the bootstrap run scoring the pool with the model it has just promoted.
+struct GatedScoring {
+    store: emrel_store::Store,
+    base: Mutex<Option<emrel_store::ModelVersionId>>,
+    started: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    release: Mutex<std::sync::mpsc::Receiver<()>>,
+    inner: Arc<dyn Trainer>,
+}
+
+impl Trainer for GatedScoring {
+    fn train(
+        &self,
+        request: &TrainRequest,
+        progress: &mut dyn FnMut(&TrainProgress),
+        cancel: &CancelToken,
+    ) -> Result<TrainOutcome, ModelError> {
+        self.inner.train(request, progress, cancel)
+    }
+
+    fn load(&self, dir: &Path) -> Result<Box<dyn Scorer>, ModelError> {
+        let base = *self.base.lock().unwrap();
+        if let Some(base) = base {
+            // `load` runs on a blocking thread of the runtime, so it may wait on the store.
+            let rt = tokio::runtime::Handle::current();
+            let current = rt.block_on(self.store.current_model()).unwrap();
+            let versions = rt.block_on(self.store.model_versions()).unwrap();
+            let loaded = versions.iter().find(|v| v.dir == dir).map(|v| v.id);
+            if current == loaded
+                && loaded != Some(base)
+                && let Some(tx) = self.started.lock().unwrap().take()
+            {
+                tx.send(()).unwrap();
+                self.release.lock().unwrap().recv().unwrap();
+            }
+        }
+        self.inner.load(dir)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quarantine_while_the_pool_is_scored_stands_when_the_iteration_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo_store(dir.path(), 150, 4).await;
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel();
+    let trainer = Arc::new(GatedScoring {
+        store: store.clone(),
+        base: Mutex::new(None),
+        started: Mutex::new(Some(started_tx)),
+        release: Mutex::new(release_rx),
+        inner: tiny_trainer(),
+    });
+    let project = Project::from_store(store.clone(), trainer.clone()).await.unwrap();
+    crate::without_auto_quarantine(&project).await;
+    label_from_gold(&project, 300, "ann").await;
+    let seed = project.train(&tiny(4), Arc::new(NullSink), CancelToken::new()).await.unwrap();
+    *trainer.base.lock().unwrap() = Some(seed.version);
+    let options = emrel_engine::BootstrapOptions {
+        train: tiny(4),
+        threshold: 0.5,
+        batch_size: 80,
+        tolerance_points: 100.0,
+        max_iterations: Some(1),
+        ..emrel_engine::BootstrapOptions::default()
+    };
+    let running = project.clone();
+    let job = tokio::spawn(async move {
+        running.bootstrap(&options, Arc::new(NullSink), CancelToken::new()).await
+    });
+    // The iteration's model is promoted and scoring the pool: a reviewer quarantines it.
+    tokio::task::spawn_blocking(move || started_rx.recv().unwrap()).await.unwrap();
+    let promoted = project.current_model().await.unwrap();
+    assert_ne!(promoted, Some(seed.version));
+    let review = project.review_iteration(1, emrel_engine::ReviewAction::Quarantine).await.unwrap();
+    assert_eq!(review.status, "quarantined");
+    assert_eq!(project.current_model().await.unwrap(), Some(seed.version));
+    release_tx.send(()).unwrap();
+
+    let report = job.await.unwrap().unwrap();
+    let it = &report.iterations[0];
+    assert_eq!((it.status.as_str(), it.promoted), ("quarantined", false));
+    let (row, stored) = project.iterations().await.unwrap().remove(0);
+    assert_eq!(row.status, emrel_store::IterationStatus::Quarantined);
+    assert_eq!(stored.unwrap().status, "quarantined");
+    assert_eq!(project.current_model().await.unwrap(), Some(seed.version), "the base model stays");
+}
+
+#[tokio::test]
+async fn a_project_recreated_at_the_same_path_never_trains_into_the_old_ones_model_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = {
+        let project = crate::demo_project(dir.path(), 40, 9).await;
+        label_from_gold(&project, 80, "ann").await;
+        project.train(&tiny(1), Arc::new(NullSink), CancelToken::new()).await.unwrap();
+        let mv = project.models().await.unwrap().remove(0);
+        project.close().await;
+        mv
+    };
+    let old_dir = dir.path().join(&first.dir);
+    let old_weights = std::fs::read(old_dir.join("model.bin")).unwrap();
+    assert!(old_dir.join("owner.json").exists());
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(format!("p.db{suffix}")));
+    }
+    // The same path, the same ids: v1 again, but in a folder of its own.
+    let project = crate::demo_project(dir.path(), 40, 9).await;
+    label_from_gold(&project, 80, "ann").await;
+    let r = project.train(&tiny(1), Arc::new(NullSink), CancelToken::new()).await.unwrap();
+    let mv = project.models().await.unwrap().remove(0);
+    assert_eq!((r.version.0, mv.version), (1, first.version));
+    assert_ne!(mv.dir, first.dir);
+    assert_eq!(std::fs::read(old_dir.join("model.bin")).unwrap(), old_weights);
+}

@@ -133,3 +133,96 @@ async fn queues_are_ordered_from_stored_scores() {
     );
     assert!(!project.queue_pairs(&confirm, None).await.unwrap().contains(&top.pair));
 }
+
+/// A ready, promoted model version whose stored score for every pair of `pairs` puts
+/// `probability` on `relation` (and the rest on `none`).
+async fn model_predicting(
+    project: &emrel_engine::Project,
+    pairs: &[emrel_store::PairId],
+    relation: &str,
+    probability: f64,
+) -> emrel_store::ModelVersionId {
+    let store = project.store();
+    let classes = store.schema().classes();
+    let mv = store.insert_model_version("cnn", "tiny", 0, "{}", None).await.unwrap();
+    store.finish_model_version(mv.id, ModelStatus::Ready, Some("{}"), 0.0).await.unwrap();
+    let c = classes.iter().position(|x| x == relation).unwrap();
+    let scores: Vec<ScoreRecord> = pairs
+        .iter()
+        .map(|&pair| {
+            let mut probabilities = vec![0.0f32; classes.len()];
+            probabilities[0] += (1.0 - probability) as f32;
+            probabilities[c] += probability as f32;
+            ScoreRecord {
+                pair,
+                summary: ScoreSummary {
+                    top_relation: relation.to_string(),
+                    top_probability: probability,
+                    margin: 2.0 * probability - 1.0,
+                    entropy: 0.0,
+                    top_valid: true,
+                },
+                probabilities,
+            }
+        })
+        .collect();
+    store.insert_scores(mv.id, &scores).await.unwrap();
+    store.promote(mv.id, "test").await.unwrap();
+    mv.id
+}
+
+#[tokio::test]
+async fn a_confirm_stores_the_suggestion_the_annotator_saw_even_after_a_newer_model_is_promoted() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = demo_project(dir.path(), 40, 3).await;
+    let store = project.store();
+    let pairs: Vec<_> = store
+        .pairs()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.category == "symptom-position")
+        .map(|p| p.pair)
+        .collect();
+    assert!(pairs.len() >= 3, "the demo corpus has symptom-position pairs");
+
+    // Before any model: a plain label, and a seed label.
+    let seed = project.annotate(pairs[2], "SAP", None, "ann").await.unwrap();
+    assert_eq!((seed.action.as_str(), seed.source.as_str()), ("set", "seed"));
+
+    let v1 = model_predicting(&project, &pairs, "SAP", 0.9).await;
+    let shown: emrel_engine::ShownSuggestion =
+        (&project.item(pairs[0]).await.unwrap().suggestion.unwrap()).into();
+    assert_eq!((shown.relation.as_str(), shown.model_version), ("SAP", v1));
+    let shown_second: emrel_engine::ShownSuggestion =
+        (&project.item(pairs[1]).await.unwrap().suggestion.unwrap()).into();
+
+    // A newer model that predicts `none` is promoted while the annotator looks at v1's
+    // suggestion: Enter must store SAP, what was on the screen, not the new prediction.
+    let v2 = model_predicting(&project, &pairs, NONE, 0.8).await;
+    assert_eq!(project.item(pairs[0]).await.unwrap().suggestion.unwrap().model_version, v2);
+    let confirmed = project.annotate(pairs[0], "SAP", Some(&shown), "ann").await.unwrap();
+    assert_eq!((confirmed.action.as_str(), confirmed.source.as_str()), ("confirm", "human"));
+    let l = store.current_label(pairs[0]).await.unwrap().unwrap();
+    assert_eq!(l.relation.as_deref(), Some("SAP"));
+    assert_eq!((l.model_version, l.probability), (Some(v1), Some(shown.probability)));
+    assert!((shown.probability - 0.9).abs() < 1e-6, "v1's probability, not v2's 0.8");
+    assert_eq!(l.shown_relation.as_deref(), Some("SAP"));
+
+    // Choosing another relation than the one shown is a fix that records what it replaced.
+    let fixed = project.annotate(pairs[1], NONE, Some(&shown_second), "ann").await.unwrap();
+    assert_eq!(fixed.action, "fix");
+    let l = store.current_label(pairs[1]).await.unwrap().unwrap();
+    assert_eq!(
+        (l.relation.as_deref(), l.shown_relation.as_deref(), l.model_version),
+        (Some(NONE), Some("SAP"), Some(v1))
+    );
+
+    // A screen that names a model this project does not have is refused, and writes nothing.
+    let mut stale = shown.clone();
+    stale.model_version = emrel_store::ModelVersionId(999);
+    let before = store.label_history(pairs[2]).await.unwrap().len();
+    let err = project.annotate(pairs[2], "SAP", Some(&stale), "ann").await.unwrap_err();
+    assert!(err.to_string().contains("v999"), "{err}");
+    assert_eq!(store.label_history(pairs[2]).await.unwrap().len(), before);
+}

@@ -268,3 +268,95 @@ async fn a_foreign_file_is_refused_and_left_untouched() {
     Store::create(&empty, "p", Schema::paper_default()).await.unwrap().close().await;
     Store::open(&empty).await.unwrap().close().await;
 }
+
+/// A demo project with a ready model version `v`, and iteration 1 of bootstrapping that admitted
+/// automatic labels for `n` unlabeled pairs with `v` (started, not finished).
+async fn with_open_iteration(
+    dir: &Path,
+    n: usize,
+) -> (Store, emrel_store::ModelVersionId, emrel_store::IterationRecord) {
+    let store = Store::create(&dir.join("p.db"), "p", Schema::paper_default()).await.unwrap();
+    let prepared: Vec<_> = emrel_formats::demo::generate(20, 3)
+        .into_iter()
+        .map(|d| prepare_document(store.schema(), d, false).unwrap())
+        .collect();
+    store.import(&prepared, "demo", &mut |_, _| {}).await.unwrap();
+    let mv = store.insert_model_version("cnn", "tiny", 0, "{}", None).await.unwrap();
+    store
+        .finish_model_version(mv.id, emrel_store::ModelStatus::Ready, Some("{}"), 0.0)
+        .await
+        .unwrap();
+    store.promote(mv.id, "test").await.unwrap();
+    let admissions: Vec<emrel_store::Admission> = store
+        .pairs()
+        .await
+        .unwrap()
+        .iter()
+        .take(n)
+        .map(|p| emrel_store::Admission {
+            pair: p.pair,
+            relation: "none".into(),
+            probability: 0.95,
+        })
+        .collect();
+    let it = store.start_iteration(mv.id, 0.9, n, None, None, &admissions).await.unwrap();
+    (store, mv.id, it)
+}
+
+#[tokio::test]
+async fn undo_after_a_rollback_does_not_bring_the_rolled_back_label_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _, it) = with_open_iteration(dir.path(), 3).await;
+    let pair = store.current_auto_labels(it.id).await.unwrap()[0].0;
+    // The annotator confirms the automatic label, the iteration is rolled back (their label
+    // stays), then they undo their label: the pair must be unlabeled, not auto-labeled again by
+    // an iteration that no longer exists.
+    let w = emrel_store::LabelWrite::human(pair, "none", emrel_store::LabelAction::Confirm, "ann");
+    store.append_label(&w).await.unwrap();
+    store.roll_back_from(it.idx, None).await.unwrap();
+    assert_eq!(store.current_label(pair).await.unwrap().unwrap().source, LabelSource::Human);
+    let undone = store.undo_last("ann").await.unwrap().unwrap();
+    assert_eq!(undone.restored, None);
+    assert!(store.current_label(pair).await.unwrap().is_none(), "the pair is unlabeled again");
+    assert!(store.current_auto_labels(it.id).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_quarantine_during_promotion_stands_and_demotes_the_model() {
+    use emrel_store::IterationStatus;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, base, it) = with_open_iteration(dir.path(), 3).await;
+    let trained = store.insert_model_version("cnn", "tiny", 3, "{}", None).await.unwrap();
+    store
+        .finish_model_version(trained.id, emrel_store::ModelStatus::Ready, Some("{}"), 0.0)
+        .await
+        .unwrap();
+    store.set_iteration_model(it.id, trained.id).await.unwrap();
+
+    // Quarantined before the promotion: the promotion is refused.
+    store.quarantine_iteration(it.id).await.unwrap();
+    assert!(!store.promote_for_iteration(it.id, trained.id, "iteration 1").await.unwrap());
+    assert_eq!(store.current_model().await.unwrap(), Some(base));
+    // The run that finishes the iteration afterwards cannot overwrite the reviewer's decision.
+    let stored = store
+        .finish_iteration(it.id, IterationStatus::Active, &|s| {
+            format!("{{\"status\":\"{}\"}}", s.as_str())
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored, IterationStatus::Quarantined);
+    let row = store.iteration(it.id).await.unwrap();
+    assert_eq!(row.status, IterationStatus::Quarantined);
+    assert_eq!(row.metrics_json.as_deref(), Some("{\"status\":\"quarantined\"}"));
+
+    // Quarantined after the promotion (while the pool is scored): the base model is current
+    // again in the same transaction.
+    store.set_iteration_status(it.id, IterationStatus::Active).await.unwrap();
+    assert!(store.promote_for_iteration(it.id, trained.id, "iteration 1").await.unwrap());
+    assert_eq!(store.current_model().await.unwrap(), Some(trained.id));
+    assert_eq!(store.quarantine_iteration(it.id).await.unwrap(), Some(base));
+    assert_eq!(store.current_model().await.unwrap(), Some(base));
+    let stored =
+        store.finish_iteration(it.id, IterationStatus::Active, &|_| "{}".into()).await.unwrap();
+    assert_eq!(stored, IterationStatus::Quarantined);
+}

@@ -3,6 +3,7 @@
 
 import { invoke } from "@tauri-apps/api/core";
 import { listen as tauriListen } from "@tauri-apps/api/event";
+import { getCurrentWindow } from "@tauri-apps/api/window";
 import { open as openDialog, save as saveDialog } from "@tauri-apps/plugin-dialog";
 import type { Commands, ErrorCode, Events } from "./bindings";
 
@@ -43,6 +44,21 @@ export async function listen<K extends keyof Events>(
   handler: (payload: Events[K]) => void,
 ): Promise<() => void> {
   return tauriListen<Events[K]>(event, (e) => handler(e.payload));
+}
+
+/**
+ * Runs `handler` when the user asks to close the window; the window closes after it resolves
+ * unless it returns `false`. Resolves to the function that stops listening.
+ */
+export async function onCloseRequested(handler: () => Promise<boolean>): Promise<() => void> {
+  return getCurrentWindow().onCloseRequested(async (event) => {
+    if (!(await handler())) event.preventDefault();
+  });
+}
+
+/** Closes the window without asking the close handler again. */
+export async function destroyWindow(): Promise<void> {
+  await getCurrentWindow().destroy();
 }
 
 /** A readable message for anything a call may throw. */
