@@ -48,6 +48,7 @@ pub fn typescript() -> String {
         SuggestionView,
         ItemView,
         Labeled,
+        ShownSuggestion,
         Undone,
         CountsView,
         PrfView,
