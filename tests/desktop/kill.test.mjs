@@ -21,7 +21,9 @@ const root = resolve(import.meta.dirname, "../..");
 const target = process.env.CARGO_TARGET_DIR ?? join(root, "target");
 const app = process.env.EMREL_DESKTOP_BIN ?? join(target, "debug/emrel-desktop");
 const cli = process.env.EMREL_CLI_BIN ?? join(target, "debug/emrel");
-const port = Number(process.env.EMREL_E2E_PORT ?? 4444) + 1;
+// Ports of its own (e2e.test.mjs uses 4444 and tauri-driver's default native port 4445): node
+// may run the two files at the same time.
+const port = Number(process.env.EMREL_E2E_PORT ?? 4444) + 2;
 const dataDir = mkdtempSync(join(tmpdir(), "emrel-kill-"));
 const db = join(dataDir, "demo.db");
 const base = `http://127.0.0.1:${port}`;
@@ -33,7 +35,7 @@ before(async () => {
   assert.ok(existsSync(app), `build the app first: ${app} is missing`);
   assert.ok(existsSync(cli), `build the CLI first: ${cli} is missing`);
   execFileSync("python3", ["-c", "import sqlite3"]);
-  driver = spawn("tauri-driver", ["--port", String(port)], {
+  driver = spawn("tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], {
     env: { ...process.env, EMREL_DATA_DIR: dataDir, EMREL_DEMO_SENTENCES: "300", EMREL_ANNOTATOR: "kill" },
     stdio: ["ignore", "inherit", "inherit"],
   });
@@ -79,7 +81,7 @@ async function killApp() {
   const pid = appPid();
   assert.ok(pid, "the app's process is found");
   process.kill(pid, "SIGKILL");
-  await until("the app to be gone", () => !existsSync(`/proc/${pid}`), 10000);
+  await until("the app to be gone", async () => !existsSync(`/proc/${pid}`), 10000);
   await s.delete().catch(() => undefined);
   s = null;
 }
