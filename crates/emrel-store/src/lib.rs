@@ -200,8 +200,13 @@ impl Store {
         &self.pool
     }
 
-    /// Closes the pool, checkpointing the WAL.
+    /// Checkpoints the WAL into the database file and closes the pool, so that the `.db` file
+    /// alone holds the whole project once the process ends (a user may copy or mail it). The
+    /// pool's own close does not wait for SQLite's checkpoint on the last connection, which left
+    /// every commit in `-wal`. A checkpoint that cannot run now (another process is reading) is
+    /// skipped: the commits stay safe in the WAL.
     pub async fn close(self) {
+        let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await;
         self.pool.close().await;
     }
 }

@@ -360,3 +360,19 @@ async fn a_quarantine_during_promotion_stands_and_demotes_the_model() {
         store.finish_iteration(it.id, IterationStatus::Active, &|_| "{}".into()).await.unwrap();
     assert_eq!(stored, IterationStatus::Quarantined);
 }
+
+#[tokio::test]
+async fn after_close_the_database_file_alone_holds_the_project() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = project(dir.path(), "a.db").await;
+    let data = dir.path().join("brat");
+    brat_fixture(&data, ANN);
+    import_brat(&store, &data, LabelSource::Human).await;
+    let before = store.stats().await.unwrap();
+    store.close().await;
+    // The file copied alone (what a user mails) is the whole project.
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(dir.path().join("a.db"), &copy).unwrap();
+    let reopened = Store::open(&copy).await.unwrap();
+    assert_eq!(reopened.stats().await.unwrap(), before);
+}
