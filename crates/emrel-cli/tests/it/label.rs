@@ -103,6 +103,9 @@ fn a_kill_during_a_labeling_burst_loses_no_acknowledged_label() {
     assert!(total > 0, "some labels were acknowledged before the kills");
 }
 
+/// A finished burst: the acknowledged (pair, event) ids, the exit status and the error output.
+type Burst = (Vec<(i64, i64)>, std::process::ExitStatus, String);
+
 /// Starts `emrel label` for `annotator`, feeds it `PAIR none` lines over `pairs` for `seconds`,
 /// then closes its input; returns the acknowledged (pair, event) ids and the exit status.
 fn burst_for(
@@ -110,7 +113,7 @@ fn burst_for(
     annotator: &str,
     pairs: usize,
     seconds: f64,
-) -> std::thread::JoinHandle<(Vec<(i64, i64)>, std::process::ExitStatus, String)> {
+) -> std::thread::JoinHandle<Burst> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_emrel"))
         .arg("--project")
         .arg(project)
