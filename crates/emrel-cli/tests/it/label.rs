@@ -22,6 +22,40 @@ async fn stored_events(project: &Path) -> (Vec<(i64, i64)>, String) {
     (rows, check)
 }
 
+/// The `PAIR EVENT` lines `emrel label` printed.
+fn parse_acks(lines: &[String]) -> Vec<(i64, i64)> {
+    lines
+        .iter()
+        .map(|l| {
+            let (p, e) = l.split_once(' ').unwrap();
+            (p.parse().unwrap(), e.parse().unwrap())
+        })
+        .collect()
+}
+
+/// How many of the acknowledged labels are not in the database, after checking its integrity.
+fn lost(project: &Path, acked: &[(i64, i64)]) -> usize {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (stored, check) = rt.block_on(stored_events(project));
+    assert_eq!(check, "ok");
+    let stored: std::collections::HashSet<(i64, i64)> = stored.into_iter().collect();
+    acked.iter().filter(|a| !stored.contains(a)).count()
+}
+
+/// `emrel label --annotator NAME` with piped standard streams.
+fn spawn_label(project: &Path, annotator: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_emrel"))
+        .arg("--project")
+        .arg(project)
+        .args(["label", "--annotator", annotator])
+        .env_remove("EMREL_PROJECT")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn labels_from_a_file_are_acknowledged_and_a_bad_line_is_named() {
     let dir = tempfile::tempdir().unwrap();
@@ -46,16 +80,7 @@ fn labels_from_a_file_are_acknowledged_and_a_bad_line_is_named() {
 /// Feeds `emrel label` an endless burst, kills it with SIGKILL after `after`, and checks that
 /// every acknowledged label is stored. Returns how many were acknowledged.
 fn kill_during_a_burst(project: &Path, pairs: usize, after: Duration) -> usize {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_emrel"))
-        .arg("--project")
-        .arg(project)
-        .args(["label", "--annotator", "burst"])
-        .env_remove("EMREL_PROJECT")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_label(project, "burst");
     let mut stdin = child.stdin.take().unwrap();
     let feeder = std::thread::spawn(move || {
         for i in 0.. {
@@ -72,21 +97,8 @@ fn kill_during_a_burst(project: &Path, pairs: usize, after: Duration) -> usize {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     feeder.join().unwrap();
-    let acked: Vec<(i64, i64)> = reader
-        .join()
-        .unwrap()
-        .iter()
-        .map(|l| {
-            let (p, e) = l.split_once(' ').unwrap();
-            (p.parse().unwrap(), e.parse().unwrap())
-        })
-        .collect();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let (stored, check) = rt.block_on(stored_events(project));
-    assert_eq!(check, "ok");
-    let stored: std::collections::HashSet<(i64, i64)> = stored.into_iter().collect();
-    let lost: Vec<_> = acked.iter().filter(|a| !stored.contains(a)).collect();
-    assert!(lost.is_empty(), "acknowledged but not stored: {lost:?}");
+    let acked = parse_acks(&reader.join().unwrap());
+    assert_eq!(lost(project, &acked), 0, "acknowledged labels are missing");
     acked.len()
 }
 
@@ -114,16 +126,7 @@ fn burst_for(
     pairs: usize,
     seconds: f64,
 ) -> std::thread::JoinHandle<Burst> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_emrel"))
-        .arg("--project")
-        .arg(project)
-        .args(["label", "--annotator", annotator])
-        .env_remove("EMREL_PROJECT")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_label(project, annotator);
     let mut stdin = child.stdin.take().unwrap();
     let start = annotator.len();
     std::thread::spawn(move || {
@@ -143,16 +146,7 @@ fn burst_for(
         let mut stderr = String::new();
         std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
         let status = child.wait().unwrap();
-        let acked = reader
-            .join()
-            .unwrap()
-            .iter()
-            .map(|l| {
-                let (p, e) = l.split_once(' ').unwrap();
-                (p.parse().unwrap(), e.parse().unwrap())
-            })
-            .collect();
-        (acked, status, stderr)
+        (parse_acks(&reader.join().unwrap()), status, stderr)
     })
 }
 
@@ -228,11 +222,7 @@ fn two_label_bursts_an_import_and_an_export_share_one_database() {
         assert!(status.success(), "a label burst failed: {stderr}");
         acked.extend(ids);
     }
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let (stored, check) = rt.block_on(stored_events(&project));
-    assert_eq!(check, "ok");
-    let stored: std::collections::HashSet<(i64, i64)> = stored.into_iter().collect();
-    let lost = acked.iter().filter(|a| !stored.contains(a)).count();
+    let lost = lost(&project, &acked);
     println!(
         "two writers for {seconds} s: {} labels acknowledged, {lost} lost; {imported} imports, {exported} exports",
         acked.len()
