@@ -341,11 +341,6 @@ impl Project {
                 .store
                 .promote_for_iteration(it.id, trained.version, &format!("iteration {}", it.idx))
                 .await?;
-        let status = if status == IterationStatus::Active && !promoted {
-            IterationStatus::Quarantined
-        } else {
-            status
-        };
         if promoted {
             self.score_missing(ctx, trained.version).await?;
         }

@@ -438,15 +438,10 @@ impl Store {
         if let Some(p) = prev.as_mut()
             && p.source == LabelSource::Auto
             && let Some(iteration) = p.iteration
+            && crate::models::iteration_status_in(&mut tx, iteration).await?
+                == crate::models::IterationStatus::RolledBack
         {
-            let status: Option<String> =
-                sqlx::query_scalar("SELECT status FROM iteration WHERE iteration_id = ?")
-                    .bind(iteration.0)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if status.as_deref() == Some("rolled_back") {
-                p.relation = None;
-            }
+            p.relation = None;
         }
         let write = LabelWrite {
             pair: PairId(pair),

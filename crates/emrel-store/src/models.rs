@@ -7,8 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
 
 use crate::ids::{IterationId, JobId, ModelVersionId, PairId};
 use crate::labels::ScoreSummary;
@@ -132,6 +132,48 @@ pub struct Admission {
     pub pair: PairId,
     pub relation: String,
     pub probability: f64,
+}
+
+/// The status of iteration `id`, read inside `tx`.
+pub(crate) async fn iteration_status_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: IterationId,
+) -> Result<IterationStatus> {
+    let status: String = sqlx::query_scalar("SELECT status FROM iteration WHERE iteration_id = ?")
+        .bind(id.0)
+        .fetch_one(&mut **tx)
+        .await?;
+    IterationStatus::parse(&status)
+}
+
+/// The current model: the latest promotion.
+async fn current_model_with<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+) -> Result<Option<ModelVersionId>> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "SELECT model_version_id FROM model_promotion ORDER BY model_promotion_id DESC LIMIT 1",
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(id.map(ModelVersionId))
+}
+
+/// Appends a promotion of `model` to the log: it is the current model from now on.
+async fn insert_promotion<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+    model: ModelVersionId,
+    reason: &str,
+    at: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO model_promotion (model_version_id, reason, created_at) VALUES (?, ?, ?)",
+    )
+    .bind(model.0)
+    .bind(reason)
+    .bind(at)
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 const MODEL_COLUMNS: &str = "model_version_id, model, preset, dir, status, train_size, \
@@ -281,25 +323,12 @@ impl Store {
 
     /// Makes `id` the current model (appends to the promotion log).
     pub async fn promote(&self, id: ModelVersionId, reason: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO model_promotion (model_version_id, reason, created_at) VALUES (?, ?, ?)",
-        )
-        .bind(id.0)
-        .bind(reason)
-        .bind(now())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        insert_promotion(&self.pool, id, reason, &now()).await
     }
 
     /// The current model version: the latest promotion.
     pub async fn current_model(&self) -> Result<Option<ModelVersionId>> {
-        let id: Option<i64> = sqlx::query_scalar(
-            "SELECT model_version_id FROM model_promotion ORDER BY model_promotion_id DESC LIMIT 1",
-        )
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(id.map(ModelVersionId))
+        current_model_with(&self.pool).await
     }
 
     /// Stores scores (replacing earlier ones of the same version and pair), in transactions of
@@ -463,12 +492,7 @@ impl Store {
         report: &(dyn Fn(IterationStatus) -> String + Sync),
     ) -> Result<IterationStatus> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let stored: String =
-            sqlx::query_scalar("SELECT status FROM iteration WHERE iteration_id = ?")
-                .bind(id.0)
-                .fetch_one(&mut *tx)
-                .await?;
-        let stored = IterationStatus::parse(&stored)?;
+        let stored = iteration_status_in(&mut tx, id).await?;
         let status = match stored {
             IterationStatus::Quarantined | IterationStatus::RolledBack => stored,
             _ => status,
@@ -497,22 +521,10 @@ impl Store {
         reason: &str,
     ) -> Result<bool> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let stored: String =
-            sqlx::query_scalar("SELECT status FROM iteration WHERE iteration_id = ?")
-                .bind(id.0)
-                .fetch_one(&mut *tx)
-                .await?;
-        if IterationStatus::parse(&stored)? != IterationStatus::Active {
+        if iteration_status_in(&mut tx, id).await? != IterationStatus::Active {
             return Ok(false);
         }
-        sqlx::query(
-            "INSERT INTO model_promotion (model_version_id, reason, created_at) VALUES (?, ?, ?)",
-        )
-        .bind(version.0)
-        .bind(reason)
-        .bind(now())
-        .execute(&mut *tx)
-        .await?;
+        insert_promotion(&mut *tx, version, reason, &now()).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -535,24 +547,15 @@ impl Store {
         .bind(id.0)
         .execute(&mut *tx)
         .await?;
-        let current: Option<i64> = sqlx::query_scalar(
-            "SELECT model_version_id FROM model_promotion ORDER BY model_promotion_id DESC LIMIT 1",
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
+        let current = current_model_with(&mut *tx).await?;
         let mut restored = None;
         if let (Some(m), Some(base)) = (model, base)
-            && current == Some(m)
+            && current == Some(ModelVersionId(m))
         {
-            sqlx::query(
-                "INSERT INTO model_promotion (model_version_id, reason, created_at) VALUES (?, ?, ?)",
-            )
-            .bind(base)
-            .bind(format!("quarantine of iteration {idx}"))
-            .bind(now())
-            .execute(&mut *tx)
-            .await?;
-            restored = Some(ModelVersionId(base));
+            let base = ModelVersionId(base);
+            insert_promotion(&mut *tx, base, &format!("quarantine of iteration {idx}"), &now())
+                .await?;
+            restored = Some(base);
         }
         tx.commit().await?;
         Ok(restored)
@@ -629,14 +632,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if let Some(m) = restore {
-            sqlx::query(
-                "INSERT INTO model_promotion (model_version_id, reason, created_at) VALUES (?, ?, ?)",
-            )
-            .bind(m.0)
-            .bind(format!("rollback to iteration {from}"))
-            .bind(&at)
-            .execute(&mut *tx)
-            .await?;
+            insert_promotion(&mut *tx, m, &format!("rollback to iteration {from}"), &at).await?;
         }
         tx.commit().await?;
         Ok(reverted as usize)
