@@ -47,11 +47,14 @@ pub struct ModelArgs {
     /// Share of human labels frozen as the gold split on the first training.
     #[arg(long, default_value_t = 0.2)]
     gold_fraction: f64,
-    /// Weight the loss by inverse class frequency (on or off; the preset decides when absent).
+    /// Weight the loss by inverse class frequency (on or off; absent: the cpu and paper presets
+    /// weight it while fewer than 500 labels are trained on).
     #[arg(long)]
     class_weighting: Option<bool>,
     /// Start the character embedding from these vectors (word2vec text format, e.g. written by
-    /// `emrel embed`); the model's character dimension becomes theirs.
+    /// `emrel embed`); the model's character dimension becomes theirs. Absent: the cpu and paper
+    /// presets start from `<project>.models/chars.vec`, pretrained on the project's text before
+    /// the first training if it does not exist.
     #[arg(long)]
     char_vectors: Option<std::path::PathBuf>,
 }
@@ -413,12 +416,28 @@ pub async fn simulate(cli: &Cli, args: &SimulateArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:>9} {:<12} {:>6} {:>6} {:>7} {:>7} {:>7} {:>9} {:>8}",
-        "iteration", "status", "human", "total", "P", "R", "F1", "auto P", "seconds"
+        "gold split: the current model on the frozen gold split (what the Training view shows);"
+    );
+    println!("pool: on the hidden gold of every pair the model was not trained on");
+    println!(
+        "{:>9} {:<12} {:>6} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9} {:>8}",
+        "iteration",
+        "status",
+        "human",
+        "total",
+        "split P",
+        "R",
+        "F1",
+        "pool P",
+        "R",
+        "F1",
+        "pairs",
+        "auto P",
+        "seconds"
     );
     for r in &rows {
         println!(
-            "{:>9} {:<12} {:>6} {:>6} {:>7} {:>7} {:>7} {:>9} {:>8.1}",
+            "{:>9} {:<12} {:>6} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9} {:>8.1}",
             r.iteration,
             r.status,
             r.human_labels,
@@ -426,6 +445,10 @@ pub async fn simulate(cli: &Cli, args: &SimulateArgs) -> anyhow::Result<()> {
             pct(r.precision),
             pct(r.recall),
             pct(r.f1),
+            pct(r.pool_precision),
+            pct(r.pool_recall),
+            pct(r.pool_f1),
+            r.pool_pairs,
             r.auto_precision.map_or("-".to_string(), pct),
             r.seconds
         );

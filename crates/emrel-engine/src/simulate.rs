@@ -8,7 +8,7 @@
 //! P/R/F1 of the current model, and the true precision of the round's admitted labels measured
 //! against gold. Candidate pairs without a gold relation count as `none`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -21,7 +21,10 @@ use crate::error::{EngineError, Result, json_err};
 use crate::jobs::{JobContext, JobStart, ProgressSink, run_job};
 use crate::queue::Queue;
 use crate::review::Corruption;
+use crate::scoring::constrained_prediction;
+use crate::training::TrainParams;
 use crate::{CancelToken, Project};
+use emrel_core::metrics::evaluate;
 
 /// How the simulated annotator picks what to label after the seed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +78,14 @@ pub struct SimulationRow {
     pub f1: f64,
     /// Share of this round's admitted labels equal to gold (`None` when nothing was admitted).
     pub auto_precision: Option<f64>,
+    /// The current model against the hidden gold of every pair it was not trained on (the
+    /// gold split included): the paper's test-set view, on tens of thousands of pairs rather
+    /// than the gold split's few hundred.
+    pub pool_precision: f64,
+    pub pool_recall: f64,
+    pub pool_f1: f64,
+    /// Pairs that figure is measured on.
+    pub pool_pairs: usize,
     /// `seed` for the seed-only model, else the iteration's status (`active`, `rejected`,
     /// `quarantined`).
     pub status: String,
@@ -82,6 +93,13 @@ pub struct SimulationRow {
 }
 
 const ANNOTATOR: &str = "simulator";
+
+/// The current model's figures after a round: on the gold split and on the pool.
+struct RoundMetrics {
+    split: crate::Metrics,
+    pool: emrel_core::metrics::Prf,
+    pool_pairs: usize,
+}
 
 impl Project {
     /// Runs the simulation as a job and returns the learning curve.
@@ -143,13 +161,43 @@ impl Project {
         Ok((human, human + n("auto")))
     }
 
-    async fn current_metrics(&self) -> Result<crate::Metrics> {
+    async fn current_metrics(&self, gold: &HashMap<PairId, String>) -> Result<RoundMetrics> {
         let v = self
             .store
             .current_model()
             .await?
             .ok_or_else(|| EngineError::NoModel("no current model".into()))?;
-        Ok(self.trained_from_record(&self.store.model_version(v).await?)?.metrics)
+        let mv = self.store.model_version(v).await?;
+        let split = self.trained_from_record(&mv)?.metrics;
+        let params: TrainParams =
+            serde_json::from_str(mv.params_json.as_deref().ok_or_else(|| {
+                EngineError::Invalid(format!("v{} has no training parameters", mv.id))
+            })?)
+            .map_err(json_err)?;
+        let trained_on: HashSet<PairId> =
+            self.training_labels(&params).await?.into_iter().map(|l| l.pair).collect();
+        let types: HashMap<PairId, (String, String)> = self
+            .store
+            .pairs()
+            .await?
+            .into_iter()
+            .map(|p| (p.pair, (p.head.entity_type, p.tail.entity_type)))
+            .collect();
+        let schema = self.store.schema();
+        let classes = schema.classes();
+        let none = classes.iter().position(|c| c == NONE).unwrap_or(0);
+        let (mut want, mut got) = (Vec::new(), Vec::new());
+        for (pair, probs) in self.store.version_probabilities(v).await? {
+            let (Some((h, t)), false) = (types.get(&pair), trained_on.contains(&pair)) else {
+                continue;
+            };
+            let relation = gold.get(&pair).map_or(NONE, String::as_str);
+            let Some(g) = classes.iter().position(|c| c == relation) else { continue };
+            want.push(g);
+            got.push(constrained_prediction(schema, &classes, h, t, &probs).0);
+        }
+        let pool = evaluate(&want, &got, classes.len(), none).micro;
+        Ok(RoundMetrics { split, pool, pool_pairs: want.len() })
     }
 
     async fn simulate_body(
@@ -170,15 +218,19 @@ impl Project {
         self.reveal(&seeds, gold, LabelSource::Seed).await?;
         self.train_body(ctx, &options.bootstrap.train, None).await?;
         let (human, total) = self.human_and_total().await?;
-        let m = self.current_metrics().await?;
+        let m = self.current_metrics(gold).await?;
         let mut rows = vec![SimulationRow {
             iteration: 0,
             human_labels: human,
             total_labels: total,
-            precision: m.precision,
-            recall: m.recall,
-            f1: m.f1,
+            precision: m.split.precision,
+            recall: m.split.recall,
+            f1: m.split.f1,
             auto_precision: None,
+            pool_precision: m.pool.precision,
+            pool_recall: m.pool.recall,
+            pool_f1: m.pool.f1,
+            pool_pairs: m.pool_pairs,
             status: "seed".into(),
             seconds: started.elapsed().as_secs_f64(),
         }];
@@ -222,15 +274,19 @@ impl Project {
                 right as f64 / admitted.len() as f64
             });
             let (human, total) = self.human_and_total().await?;
-            let m = self.current_metrics().await?;
+            let m = self.current_metrics(gold).await?;
             rows.push(SimulationRow {
                 iteration: report.iteration,
                 human_labels: human,
                 total_labels: total,
-                precision: m.precision,
-                recall: m.recall,
-                f1: m.f1,
+                precision: m.split.precision,
+                recall: m.split.recall,
+                f1: m.split.f1,
                 auto_precision,
+                pool_precision: m.pool.precision,
+                pool_recall: m.pool.recall,
+                pool_f1: m.pool.f1,
+                pool_pairs: m.pool_pairs,
                 status: report.status.clone(),
                 seconds: round.elapsed().as_secs_f64(),
             });

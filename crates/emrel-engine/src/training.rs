@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use emrel_core::LabelSource;
-use emrel_core::model::{Example, PairText, Scorer, TrainProgress, TrainRequest};
+use emrel_core::model::{Example, ModelError, PairText, Scorer, TrainProgress, TrainRequest};
 use emrel_store::{
     IterationId, IterationStatus, JobId, LabelEventId, ModelStatus, ModelVersionId,
     ModelVersionRecord, PairId,
@@ -235,6 +235,7 @@ impl Project {
         iteration: Option<IterationId>,
     ) -> Result<ModelVersionRecord> {
         self.ensure_gold_split(options.gold_fraction, options.seed).await?;
+        let options = &self.with_char_vectors(ctx, options).await?;
         let as_of = self.store.last_label_event().await?;
         let auto_iterations: Vec<i64> = self
             .store
@@ -266,6 +267,32 @@ impl Project {
         Ok(mv)
     }
 
+    /// `options` with the character vectors training starts from: those the user named, else,
+    /// when the preset pretrains, the project's own (`<database>.models/chars.vec`), pretrained
+    /// on its text first if they do not exist yet.
+    async fn with_char_vectors(
+        &self,
+        ctx: &JobContext,
+        options: &TrainOptions,
+    ) -> Result<TrainOptions> {
+        let mut options = options.clone();
+        let arch: emrel_ml::Arch =
+            options.model.parse().map_err(|e: ModelError| EngineError::Invalid(e.to_string()))?;
+        let preset = emrel_ml::ModelConfig::preset(&options.preset, arch)
+            .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        if options.char_vectors.is_some() || !preset.pretrain_chars {
+            return Ok(options);
+        }
+        let path = self.default_char_vectors_path();
+        if !path.exists() {
+            ctx.phase("pretraining character vectors on the project's text".to_string());
+            let embed = crate::EmbedOptions { dim: preset.char_dim, ..Default::default() };
+            self.embed("auto", &embed, &path).await?;
+        }
+        options.char_vectors = Some(path);
+        Ok(options)
+    }
+
     /// The pairs among `ids`, by id (one query however many; see `Store::pairs_by_id`).
     pub(crate) async fn pair_records(
         &self,
@@ -282,32 +309,41 @@ impl Project {
         Ok(gold.into_iter().filter_map(|(p, r)| pairs.get(&p).map(|pr| (pr.clone(), r))).collect())
     }
 
-    /// The training examples of a label snapshot.
-    async fn examples(&self, params: &TrainParams) -> Result<Vec<Example>> {
+    /// The labels a version trains on: its label snapshot minus the gold split, automatic labels
+    /// only from the iterations it names, relations the schema knows.
+    pub(crate) async fn training_labels(
+        &self,
+        params: &TrainParams,
+    ) -> Result<Vec<emrel_store::SnapshotLabel>> {
         let labels = self.store.labels_as_of(LabelEventId(params.as_of)).await?;
         let gold: HashSet<PairId> =
             self.store.gold_split_labels().await?.into_iter().map(|(p, _)| p).collect();
         let autos: HashSet<i64> = params.auto_iterations.iter().copied().collect();
+        let classes = self.store.schema().classes();
+        Ok(labels
+            .into_iter()
+            .filter(|l| !gold.contains(&l.pair))
+            .filter(|l| {
+                l.source != LabelSource::Auto || l.iteration.is_some_and(|i| autos.contains(&i.0))
+            })
+            .filter(|l| classes.contains(&l.relation))
+            .collect())
+    }
+
+    /// The training examples of a label snapshot.
+    async fn examples(&self, params: &TrainParams) -> Result<Vec<Example>> {
+        let labels = self.training_labels(params).await?;
         let wanted: Vec<PairId> = labels.iter().map(|l| l.pair).collect();
         let pairs: HashMap<PairId, PairText> =
             self.pair_records(&wanted).await?.iter().map(|(&id, p)| (id, pair_text(p))).collect();
         let classes = self.store.schema().classes();
-        let mut out = Vec::new();
-        for l in labels {
-            if gold.contains(&l.pair) {
-                continue;
-            }
-            if l.source == LabelSource::Auto && !l.iteration.is_some_and(|i| autos.contains(&i.0)) {
-                continue;
-            }
-            let (Some(class), Some(pair)) =
-                (classes.iter().position(|c| *c == l.relation), pairs.get(&l.pair))
-            else {
-                continue;
-            };
-            out.push(Example { pair: pair.clone(), class });
-        }
-        Ok(out)
+        Ok(labels
+            .into_iter()
+            .filter_map(|l| {
+                let class = classes.iter().position(|c| *c == l.relation)?;
+                Some(Example { pair: pairs.get(&l.pair)?.clone(), class })
+            })
+            .collect())
     }
 
     /// Trains (or resumes training of) the reserved version `mv` off the async threads, then

@@ -79,8 +79,15 @@ impl ModelMeta {
 struct TrainState {
     next_epoch: usize,
     best_dev_f1: f64,
+    /// Mean negative log-likelihood on the dev part of the kept weights (breaks F1 ties).
+    #[serde(default = "worst_loss")]
+    best_dev_loss: f64,
     epochs_since_best: usize,
     seconds: f64,
+}
+
+fn worst_loss() -> f64 {
+    f64::INFINITY
 }
 
 pub(crate) fn io_err(path: &Path, e: impl std::fmt::Display) -> ModelError {
@@ -176,10 +183,14 @@ fn prepare_new(
 ) -> Result<(ModelConfig, Vocab, Option<VectorRows>), ModelError> {
     let mut config = ModelConfig::preset(&request.preset, arch)?;
     if let Some(e) = request.epochs {
+        // Epochs asked for explicitly are what runs.
         config.epochs = e;
+        config.min_steps = 0;
     }
     if let Some(w) = class_weighting {
+        // Asked for explicitly: on or off whatever the set's size.
         config.class_weighting = w;
+        config.class_weighting_below = 0;
     }
     let mut texts: Vec<&str> = request.corpus.iter().map(String::as_str).collect();
     texts.extend(request.train.iter().map(|e| e.pair.text.as_str()));
@@ -283,26 +294,32 @@ fn train_on<B: MlBackend>(
     let dev_pairs: Vec<EncodedPair> = dev_idx.iter().map(|&i| encoded[i].clone()).collect();
     let dev_gold: Vec<usize> = dev_idx.iter().map(|&i| labels[i]).collect();
 
-    let class_weight: Vec<f32> = if config.class_weighting {
-        let mut counts = vec![0usize; n_classes];
-        for &i in train_idx {
-            counts[labels[i]] += 1;
-        }
-        let present = counts.iter().filter(|&&c| c > 0).count().max(1);
-        counts
-            .iter()
-            .map(|&c| if c == 0 { 0.0 } else { train_idx.len() as f32 / (present * c) as f32 })
-            .collect()
-    } else {
-        vec![1.0; n_classes]
-    };
+    let class_weight: Vec<f32> =
+        if config.class_weighting || train_idx.len() < config.class_weighting_below {
+            let mut counts = vec![0usize; n_classes];
+            for &i in train_idx {
+                counts[labels[i]] += 1;
+            }
+            let present = counts.iter().filter(|&&c| c > 0).count().max(1);
+            counts
+                .iter()
+                .map(|&c| if c == 0 { 0.0 } else { train_idx.len() as f32 / (present * c) as f32 })
+                .collect()
+        } else {
+            vec![1.0; n_classes]
+        };
 
     let rec = Rec::new();
     let mut model: RelationModel<Autodiff<B>> =
         config.init(derive_seed(request.seed, 2, 0, 0), vector_rows.as_deref(), device)?;
     let mut optim = AdamConfig::new().with_epsilon(config.adam_epsilon as f32).init();
-    let mut state =
-        TrainState { next_epoch: 0, best_dev_f1: -1.0, epochs_since_best: 0, seconds: 0.0 };
+    let mut state = TrainState {
+        next_epoch: 0,
+        best_dev_f1: -1.0,
+        best_dev_loss: worst_loss(),
+        epochs_since_best: 0,
+        seconds: 0.0,
+    };
     if resume {
         let spath = ckpt.join("state.json");
         let text = std::fs::read_to_string(&spath).map_err(|e| io_err(&spath, e))?;
@@ -318,8 +335,12 @@ fn train_on<B: MlBackend>(
 
     let bs = config.batch_size;
     let steps_per_epoch = train_idx.len().div_ceil(bs);
+    // A small set gets more epochs: at least `min_steps` optimizer steps in all, and no early
+    // stop before them.
+    let min_epochs = config.min_steps.div_ceil(steps_per_epoch.max(1));
+    let epochs = config.epochs.max(min_epochs);
     let mut epochs_run = state.next_epoch;
-    for epoch in state.next_epoch..config.epochs {
+    for epoch in state.next_epoch..epochs {
         let batches =
             epoch_batches(train_idx, &encoded, bs, derive_seed(request.seed, 3, epoch as u64, 0));
         let mut loss_sum = 0.0;
@@ -350,7 +371,7 @@ fn train_on<B: MlBackend>(
             model = optim.step(config.lr, model, grads);
             progress(&TrainProgress {
                 epoch: epoch + 1,
-                epochs: config.epochs,
+                epochs,
                 step: step + 1,
                 steps_per_epoch,
                 loss: loss_value,
@@ -362,8 +383,14 @@ fn train_on<B: MlBackend>(
         let probs = predict(&valid, &dev_pairs, 256, device);
         let predicted: Vec<usize> = probs.iter().map(|p| argmax(p)).collect();
         let f1 = evaluate(&dev_gold, &predicted, n_classes, none_class).micro.f1;
-        if f1 > state.best_dev_f1 {
+        let dev_loss =
+            probs.iter().zip(&dev_gold).map(|(p, &g)| -(p[g].max(1e-7) as f64).ln()).sum::<f64>()
+                / dev_gold.len().max(1) as f64;
+        // A small dev part ties often (the same F1 for several epochs): then the weights that
+        // fit it better win.
+        if f1 > state.best_dev_f1 || (f1 == state.best_dev_f1 && dev_loss < state.best_dev_loss) {
             state.best_dev_f1 = f1;
+            state.best_dev_loss = dev_loss;
             state.epochs_since_best = 0;
             save_weights(&valid, &out.join(MODEL_FILE), &rec)?;
         } else {
@@ -378,14 +405,14 @@ fn train_on<B: MlBackend>(
         meta.save(out)?;
         progress(&TrainProgress {
             epoch: epoch + 1,
-            epochs: config.epochs,
+            epochs,
             step: steps_per_epoch,
             steps_per_epoch,
             // The epoch's mean training loss.
             loss: if batches.is_empty() { f64::NAN } else { loss_sum / batches.len() as f64 },
             dev_f1: Some(f1),
         });
-        if state.epochs_since_best >= config.patience {
+        if state.epochs_since_best >= config.patience && epoch + 1 >= min_epochs {
             break;
         }
     }

@@ -374,6 +374,27 @@ impl Store {
         Ok(ids.into_iter().map(PairId).collect())
     }
 
+    /// Every stored probability vector of `version`, by pair (one query).
+    pub async fn version_probabilities(
+        &self,
+        version: ModelVersionId,
+    ) -> Result<Vec<(PairId, Vec<f32>)>> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT pair_id, probabilities FROM pair_score WHERE model_version_id = ?
+             ORDER BY pair_id",
+        )
+        .bind(version.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(p, j)| {
+                let probs: Vec<f32> = serde_json::from_str(&j)
+                    .map_err(|e| StoreError::Invalid(format!("stored probabilities: {e}")))?;
+                Ok((PairId(p), probs))
+            })
+            .collect()
+    }
+
     /// The stored score of `pair` by `version`.
     pub async fn pair_score(
         &self,

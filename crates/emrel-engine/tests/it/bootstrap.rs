@@ -157,6 +157,20 @@ async fn simulation_with_a_tiny_model_runs_the_full_loop() {
         assert!(w[1].f1 >= w[0].f1 - 0.01 - 1e-9, "{rows:?}");
     }
     assert!(rows.last().unwrap().f1 > rows[0].f1, "bootstrapping raised F1: {rows:?}");
+    // The pool figure is measured on every pair a model was not trained on: the seed model's
+    // pool is the whole project but its training labels, and it never grows as labels do.
+    let pairs = project.store().stats().await.unwrap().pairs;
+    let seed_model = &project.models().await.unwrap()[0];
+    assert_eq!(rows[0].pool_pairs, pairs - seed_model.train_size, "{rows:?}");
+    for w in rows.windows(2) {
+        assert!(w[1].pool_pairs <= w[0].pool_pairs, "{rows:?}");
+    }
+    assert!(rows.last().unwrap().pool_pairs < rows[0].pool_pairs, "{rows:?}");
+    assert!(rows.iter().all(|r| r.pool_f1 > 0.0 && r.pool_f1 <= 1.0), "{rows:?}");
+    assert!(
+        rows.last().unwrap().pool_f1 > rows[0].pool_f1,
+        "bootstrapping raised pool F1: {rows:?}"
+    );
     let admitted: Vec<f64> = rows.iter().filter_map(|r| r.auto_precision).collect();
     assert!(!admitted.is_empty(), "bootstrapping admitted labels: {rows:?}");
     assert!(admitted.iter().all(|p| (0.0..=1.0).contains(p)));

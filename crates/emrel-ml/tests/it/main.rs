@@ -208,3 +208,19 @@ fn pretrained_char_vectors_round_trip_and_initialise_training() {
         serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["char_dim"], 12);
 }
+
+#[test]
+fn a_small_set_trains_for_the_presets_minimum_of_steps_unless_epochs_are_given() {
+    // 30 examples: 27 train in 2 batches of the tiny preset's 16, so its 60 steps need 30
+    // epochs, more than its 20.
+    let dir = tempfile::tempdir().unwrap();
+    let trainer = BurnTrainer::default();
+    let mut req = request("cnn", toy(30, 3), dir.path(), 7, 0);
+    req.epochs = None;
+    let outcome = trainer.train(&req, &mut |_: &TrainProgress| {}, &CancelToken::new()).unwrap();
+    assert_eq!(outcome.epochs_run, 30, "{outcome:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let req = request("cnn", toy(30, 3), dir.path(), 7, 5);
+    let outcome = trainer.train(&req, &mut |_: &TrainProgress| {}, &CancelToken::new()).unwrap();
+    assert_eq!(outcome.epochs_run, 5, "epochs asked for are what runs: {outcome:?}");
+}
