@@ -84,6 +84,9 @@ pub struct ImportRequest {
     pub relations_as_gold: bool,
     /// Skip bad records instead of stopping at the first.
     pub lenient: bool,
+    /// The corpus marks every relation present: candidate pairs without one become `none`
+    /// labels (of the same source as the relations).
+    pub unlabeled_pairs_none: bool,
 }
 
 /// What an import added.
@@ -126,6 +129,7 @@ impl ImportRequest {
                 emrel_core::LabelSource::Human
             },
             lenient: self.lenient,
+            unlabeled_pairs_none: self.unlabeled_pairs_none,
         })
     }
 }

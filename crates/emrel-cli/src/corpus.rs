@@ -62,6 +62,17 @@ pub struct ImportArgs {
     /// Skip bad records (each is reported) instead of stopping at the first one.
     #[arg(long)]
     lenient: bool,
+    /// `none`: the corpus marks every relation present (brat corpora such as Ruijin, CMeIE-style
+    /// JSONL), so each candidate pair without one becomes a `none` label of the
+    /// --relations-as source; `unlabeled` (default): such pairs stay unlabeled.
+    #[arg(long, value_enum, default_value = "unlabeled")]
+    unlabeled_pairs: UnlabeledPairs,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnlabeledPairs {
+    Unlabeled,
+    None,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,6 +252,7 @@ pub async fn import(cli: &Cli, args: &ImportArgs) -> anyhow::Result<()> {
             RelationsAs::Gold => LabelSource::Gold,
         },
         lenient: args.lenient,
+        unlabeled_pairs_none: args.unlabeled_pairs == UnlabeledPairs::None,
     };
     let mut bars = Bars::default();
     let outcome = corpus::import(&store, &options, &mut |p, d, t| bars.update(p, d, t)).await;

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use emrel_core::corpus::PreparedLabel;
+use emrel_core::label::Provenance;
 use emrel_core::{DocumentInput, LabelSource, PreparedDocument, Schema, prepare_document};
 use emrel_formats::export::{CSV_HEADER, ExportSentence, csv_rows, write_jsonl_line};
 use emrel_store::{ExportFilter, ImportSummary, Store, StoreError};
@@ -81,11 +83,40 @@ pub struct ImportOptions {
     pub relations_as: LabelSource,
     /// Skip bad records (each is reported in the summary) instead of stopping at the first.
     pub lenient: bool,
+    /// The corpus is annotated exhaustively (every relation present is marked, as in brat
+    /// corpora such as Ruijin, or CMeIE-style JSONL): each candidate pair without a relation
+    /// becomes a `none` label of source `relations_as`.
+    pub unlabeled_pairs_none: bool,
 }
 
 impl ImportOptions {
     pub fn new(format: ImportFormat, paths: Vec<PathBuf>) -> ImportOptions {
-        ImportOptions { format, paths, relations_as: LabelSource::Human, lenient: false }
+        ImportOptions {
+            format,
+            paths,
+            relations_as: LabelSource::Human,
+            lenient: false,
+            unlabeled_pairs_none: false,
+        }
+    }
+}
+
+/// Adds a `none` label of `source` for every candidate pair of `doc` that has no label.
+fn label_unlabeled_pairs_none(doc: &mut PreparedDocument, source: LabelSource) {
+    let labeled: std::collections::HashSet<(usize, usize, usize)> =
+        doc.labels.iter().map(|l| (l.sentence, l.head, l.tail)).collect();
+    for (si, sentence) in doc.sentences.iter().enumerate() {
+        for &(head, tail) in &sentence.pairs {
+            if !labeled.contains(&(si, head, tail)) {
+                doc.labels.push(PreparedLabel {
+                    sentence: si,
+                    head,
+                    tail,
+                    relation: emrel_core::NONE.to_string(),
+                    provenance: Provenance::new(source),
+                });
+            }
+        }
     }
 }
 
@@ -165,18 +196,25 @@ pub fn read_corpus(options: &ImportOptions) -> Result<(Vec<DocumentInput>, usize
 /// Checks documents against the schema and imports them in one transaction: every document is
 /// added or none (a strict import stops at the first bad record; a lenient one skips it and
 /// lists it in the summary). Documents already present with the same content are skipped.
+/// `unlabeled_none`: every candidate pair without a relation becomes a `none` label of this
+/// source (an exhaustively annotated corpus).
 pub async fn import_documents(
     store: &Store,
     docs: Vec<DocumentInput>,
     format: &str,
     lenient: bool,
+    unlabeled_none: Option<LabelSource>,
     progress: CorpusProgress<'_>,
 ) -> Result<ImportSummary> {
     let total = docs.len();
     let mut prepared: Vec<PreparedDocument> = Vec::with_capacity(total);
     progress(CorpusPhase::Checking, 0, total);
     for (i, d) in docs.into_iter().enumerate() {
-        prepared.push(prepare_document(store.schema(), d, lenient)?);
+        let mut doc = prepare_document(store.schema(), d, lenient)?;
+        if let Some(source) = unlabeled_none {
+            label_unlabeled_pairs_none(&mut doc, source);
+        }
+        prepared.push(doc);
         if (i + 1) % 64 == 0 || i + 1 == total {
             progress(CorpusPhase::Checking, i + 1, total);
         }
@@ -191,10 +229,23 @@ pub async fn import(
     options: &ImportOptions,
     progress: CorpusProgress<'_>,
 ) -> Result<ImportOutcome> {
+    if options.unlabeled_pairs_none && options.format == ImportFormat::Ccks2017 {
+        return Err(EngineError::Invalid(
+            "CCKS 2017 folders mark no relations: labeling their unlabeled pairs `none` would label every pair `none`".into(),
+        ));
+    }
     progress(CorpusPhase::Reading, 0, 1);
     let (docs, skipped_lines) = read_corpus(options)?;
-    let summary =
-        import_documents(store, docs, options.format.as_str(), options.lenient, progress).await?;
+    let unlabeled_none = options.unlabeled_pairs_none.then_some(options.relations_as);
+    let summary = import_documents(
+        store,
+        docs,
+        options.format.as_str(),
+        options.lenient,
+        unlabeled_none,
+        progress,
+    )
+    .await?;
     Ok(ImportOutcome { summary, skipped_lines })
 }
 
@@ -216,7 +267,7 @@ pub async fn add_demo(
 ) -> Result<ImportSummary> {
     progress(CorpusPhase::Generating, 0, 1);
     let docs = emrel_formats::demo::generate(options.sentences, options.seed);
-    import_documents(store, docs, "demo", false, progress).await
+    import_documents(store, docs, "demo", false, None, progress).await
 }
 
 /// The demo project: opens the project at `path` (creating it with the paper's schema and

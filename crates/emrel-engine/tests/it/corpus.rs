@@ -299,3 +299,51 @@ async fn brat_file_names_stay_inside_the_folder_and_never_collide() {
         .unwrap_err();
     assert!(err.to_string().contains("already exists"), "{err}");
 }
+
+#[tokio::test]
+async fn an_exhaustively_annotated_corpus_labels_its_unrelated_pairs_none() {
+    let tmp = tempfile::tempdir().unwrap();
+    let brat = tmp.path().join("brat");
+    std::fs::create_dir_all(&brat).unwrap();
+    std::fs::write(brat.join("a.txt"), "头部疼痛，胸部不适。").unwrap();
+    std::fs::write(
+        brat.join("a.ann"),
+        "T1\tPosition 0 2\t头部\nT2\tSymptom 2 4\t疼痛\nT3\tPosition 5 7\t胸部\nT4\tSymptom 7 9\t不适\n\
+         R1\tSAP Arg1:T2 Arg2:T1\nR2\tSAP Arg1:T4 Arg2:T3\n",
+    )
+    .unwrap();
+    let schema = emrel_core::Schema::paper_default();
+    for (source, key) in [(LabelSource::Human, "human"), (LabelSource::Gold, "gold")] {
+        let path = tmp.path().join(format!("{key}.db"));
+        let store = Store::create(&path, "p", schema.clone()).await.unwrap();
+        let mut options = ImportOptions::new(ImportFormat::Brat, vec![brat.clone()]);
+        options.relations_as = source;
+        options.unlabeled_pairs_none = true;
+        corpus::import(&store, &options, &mut |_, _, _| {}).await.unwrap();
+        let stats = store.stats().await.unwrap();
+        assert!(stats.pairs > 2, "{stats:?}");
+        assert_eq!(stats.labels["SAP"].get(key), Some(&2), "{stats:?}");
+        assert_eq!(
+            stats.labels["none"].get(key),
+            Some(&(stats.pairs - 2)),
+            "every pair without a relation is a {key} none: {stats:?}"
+        );
+        if source == LabelSource::Human {
+            assert_eq!(stats.unlabeled_pairs, 0, "nothing is left to label");
+        }
+        store.close().await;
+    }
+    // Without the option the other pairs stay unlabeled.
+    let store = Store::create(&tmp.path().join("plain.db"), "p", schema).await.unwrap();
+    let options = ImportOptions::new(ImportFormat::Brat, vec![brat.clone()]);
+    corpus::import(&store, &options, &mut |_, _, _| {}).await.unwrap();
+    let stats = store.stats().await.unwrap();
+    assert_eq!(stats.unlabeled_pairs, stats.pairs - 2);
+    assert!(!stats.labels.get("none").is_some_and(|by| by.contains_key("human")));
+    // CCKS 2017 folders mark no relations: the option is refused before anything is read.
+    let mut ccks = ImportOptions::new(ImportFormat::Ccks2017, vec![tmp.path().join("absent")]);
+    ccks.unlabeled_pairs_none = true;
+    let err = corpus::import(&store, &ccks, &mut |_, _, _| {}).await.unwrap_err();
+    assert!(err.to_string().contains("CCKS 2017 folders mark no relations"), "{err}");
+    store.close().await;
+}

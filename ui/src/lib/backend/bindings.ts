@@ -57,7 +57,12 @@ relations_as_gold: boolean,
 /**
  * Skip bad records instead of stopping at the first.
  */
-lenient: boolean, };
+lenient: boolean, 
+/**
+ * The corpus marks every relation present: candidate pairs without one become `none`
+ * labels (of the same source as the relations).
+ */
+unlabeled_pairs_none: boolean, };
 
 export type ImportReport = { documents_added: number, documents_unchanged: number, sentences: number, entities: number, pairs: number, labels: number, cross_sentence_relations: number, skipped: Array<string>, };
 
