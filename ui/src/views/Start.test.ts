@@ -73,6 +73,28 @@ describe("the start view", () => {
     expect(calls.find((c) => c.cmd === "open_project")?.args).toEqual({ path: "/projects/old.db" });
   });
 
+  it("imports an exhaustively annotated brat corpus with its unrelated pairs as none", async () => {
+    const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+    mockIPC(async (cmd, args) => {
+      calls.push({ cmd, args: (args ?? {}) as Record<string, unknown> });
+      if (cmd === "import_corpus")
+        return { documents_added: 1, documents_unchanged: 0, sentences: 1, entities: 4, pairs: 4, labels: 4, cross_sentence_relations: 0, skipped: [] };
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    render(Start, { recent: [], dataDir: "/data", project, annotator: "ann", onopened: () => {} });
+    await userEvent.selectOptions(screen.getByLabelText("import format"), "brat");
+    await userEvent.type(screen.getByLabelText("import paths"), "/corpora/ruijin");
+    await userEvent.click(screen.getByTestId("unlabeled-pairs-none"));
+    await userEvent.click(screen.getByRole("button", { name: "Import" }));
+    await waitFor(() => expect(calls.map((c) => c.cmd)).toContain("import_corpus"));
+    expect(calls.find((c) => c.cmd === "import_corpus")?.args).toEqual({
+      request: { format: "brat", paths: ["/corpora/ruijin"], relations_as_gold: false, lenient: false, unlabeled_pairs_none: true },
+    });
+    // CCKS 2017 folders mark no relations: the box is not offered.
+    await userEvent.selectOptions(screen.getByLabelText("import format"), "ccks2017");
+    expect(screen.queryByTestId("unlabeled-pairs-none")).toBeNull();
+  });
+
   it("leaves a field as it was when the dialog is cancelled", async () => {
     mockIPC(async (cmd) => {
       if (cmd === "plugin:dialog|open") return null;
