@@ -189,3 +189,31 @@ fn export_refuses_the_project_itself_and_an_existing_file_without_force() {
     let new = std::fs::read_to_string(&jsonl).unwrap();
     assert!(new.starts_with('{') && !new.contains("old\n"), "replaced whole: {new}");
 }
+
+#[test]
+fn import_with_unlabeled_pairs_none_labels_every_unrelated_pair_none() {
+    let tmp = tempfile::tempdir().unwrap();
+    let brat = tmp.path().join("brat");
+    std::fs::create_dir_all(&brat).unwrap();
+    std::fs::write(brat.join("a.txt"), "头部疼痛，胸部不适。").unwrap();
+    std::fs::write(
+        brat.join("a.ann"),
+        "T1\tPosition 0 2\t头部\nT2\tSymptom 2 4\t疼痛\nT3\tPosition 5 7\t胸部\nT4\tSymptom 7 9\t不适\n\
+         R1\tSAP Arg1:T2 Arg2:T1\n",
+    )
+    .unwrap();
+    let db = tmp.path().join("p.db");
+    ok(&db, &["init"]);
+    let dir = brat.to_str().unwrap();
+    ok(&db, &["import", "--format", "brat", "--unlabeled-pairs", "none", dir]);
+    let s = stats(&db);
+    let pairs = s["pairs"].as_u64().unwrap();
+    assert!(pairs >= 4, "{s}");
+    assert_eq!(s["labels"]["SAP"]["human"], 1, "{s}");
+    assert_eq!(s["labels"]["none"]["human"], pairs - 1, "{s}");
+    assert_eq!(s["unlabeled_pairs"], 0, "{s}");
+
+    let ccks = emrel(&db, &["import", "--format", "ccks2017", "--unlabeled-pairs", "none", dir]);
+    assert!(!ccks.status.success());
+    assert!(String::from_utf8_lossy(&ccks.stderr).contains("mark no relations"), "{ccks:?}");
+}
