@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use emrel_core::{LabelSource, Schema};
 use emrel_engine::EngineError;
 use emrel_engine::corpus::{self, CorpusPhase, DemoOptions};
-use emrel_store::{ExportFilter, ImportSummary, Store};
+use emrel_store::{ExportFilter, ImportSummary, Location, Store};
 use indicatif::ProgressBar;
 
 use crate::Cli;
@@ -104,6 +104,16 @@ pub struct ExportArgs {
     force: bool,
 }
 
+#[derive(Args, Debug)]
+pub struct CopyArgs {
+    /// The project to copy (default: `--project`).
+    #[arg(long)]
+    from: Option<Location>,
+    /// Where the copy goes: a new SQLite file, or an empty PostgreSQL database (`postgres://…`).
+    #[arg(long)]
+    to: Location,
+}
+
 fn load_schema(path: &Path) -> anyhow::Result<Schema> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read schema file {}", path.display()))?;
@@ -115,11 +125,17 @@ fn load_schema(path: &Path) -> anyhow::Result<Schema> {
     schema.with_context(|| format!("{}", path.display()))
 }
 
+/// A new project's default name: the file's stem, or the database's name in a URL.
 fn project_name(cli: &Cli) -> String {
-    cli.project
-        .file_stem()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_else(|| "emrel".into())
+    let name = match &cli.project {
+        Location::File(path) => path.file_stem().map(|s| s.to_string_lossy().to_string()),
+        Location::Server(url) => {
+            let path = url.split_once("://").map_or("", |(_, rest)| rest);
+            let path = path.split('?').next().unwrap_or_default();
+            path.rsplit_once('/').map(|(_, db)| db.to_string()).filter(|db| !db.is_empty())
+        }
+    };
+    name.unwrap_or_else(|| "emrel".into())
 }
 
 pub async fn init(cli: &Cli, args: &InitArgs) -> anyhow::Result<()> {
@@ -131,11 +147,11 @@ pub async fn init(cli: &Cli, args: &InitArgs) -> anyhow::Result<()> {
     let store = Store::create(&cli.project, &name, schema).await?;
     let s = store.schema();
     if cli.json {
-        println!("{}", serde_json::json!({"project": cli.project, "schema": s.name}));
+        println!("{}", serde_json::json!({"project": cli.project.to_string(), "schema": s.name}));
     } else {
         println!(
             "created {} with schema {} ({} entity types, {} relations)",
-            cli.project.display(),
+            cli.project,
             s.name,
             s.entity_types.len(),
             s.relations.len()
@@ -147,7 +163,8 @@ pub async fn init(cli: &Cli, args: &InitArgs) -> anyhow::Result<()> {
 
 /// Opens an existing project.
 async fn open(cli: &Cli) -> anyhow::Result<Store> {
-    Ok(Store::open(&cli.project).await?)
+    let store = Store::open(&cli.project).await;
+    Ok(crate::name_server(&cli.project, store)?)
 }
 
 /// Terminal progress for the engine's corpus operations: one bar per phase (nothing when
@@ -379,6 +396,37 @@ pub async fn export(cli: &Cli, args: &ExportArgs) -> anyhow::Result<()> {
             written.sentences,
             written.labels,
             out.display()
+        );
+    }
+    Ok(())
+}
+
+/// `emrel copy`: the whole project, every table with its ids and the model folders, into a new
+/// file or an empty database (a solo project becomes a team project, or a team project an
+/// archive file).
+pub async fn copy(cli: &Cli, args: &CopyArgs) -> anyhow::Result<()> {
+    let from = args.from.clone().unwrap_or_else(|| cli.project.clone());
+    let store = Store::open(&from).await?;
+    let summary = store.copy_to(&args.to).await;
+    store.close().await;
+    let summary = summary.with_context(|| format!("cannot copy {from} to {}", args.to))?;
+    if cli.json {
+        let rows: serde_json::Map<String, serde_json::Value> =
+            summary.rows.iter().map(|(t, n)| (t.clone(), (*n).into())).collect();
+        let out = serde_json::json!({
+            "from": from.to_string(),
+            "to": args.to.to_string(),
+            "rows": rows,
+            "model_files": summary.model_files,
+        });
+        println!("{out}");
+    } else {
+        let total: usize = summary.rows.iter().map(|(_, n)| n).sum();
+        println!(
+            "copied {from} to {}: {total} rows in {} tables, {} model files",
+            args.to,
+            summary.rows.len(),
+            summary.model_files
         );
     }
     Ok(())

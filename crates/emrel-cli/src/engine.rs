@@ -245,7 +245,7 @@ pub(crate) async fn open(cli: &Cli, model: Option<&ModelArgs>) -> anyhow::Result
         Some(m) => emrel_engine::burn_trainer_with(m.device(), m.class_weighting)?,
         None => emrel_engine::burn_trainer("cpu")?,
     };
-    let project = Project::open(&cli.project, trainer).await?;
+    let project = crate::name_server(&cli.project, Project::open(&cli.project, trainer).await)?;
     for j in project.interrupted_jobs() {
         eprintln!(
             "note: job {} ({}) was interrupted; resume it with `emrel jobs --resume {}`",

@@ -8,9 +8,8 @@ mod label;
 mod progress;
 mod review;
 
-use std::path::PathBuf;
-
 use clap::{Parser, Subcommand};
+use emrel_store::Location;
 
 /// mimalloc keeps freed model intermediates for reuse; glibc's malloc unmaps and refaults them
 /// (bench/README.md, "malloc").
@@ -20,9 +19,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser, Debug)]
 #[command(name = "emrel", version, about = "Grow a relation-annotated corpus of Chinese EMRs")]
 pub struct Cli {
-    /// Project database file.
+    /// The project: a SQLite file, or a `postgres://` URL of a team project's database (libpq
+    /// conventions: PG* variables, ~/.pgpass, sslmode; TLS verify-full beyond localhost).
     #[arg(long, global = true, env = "EMREL_PROJECT", default_value = "emrel.db")]
-    project: PathBuf,
+    project: Location,
     /// Print machine-readable JSON instead of tables.
     #[arg(long, global = true)]
     json: bool,
@@ -45,6 +45,8 @@ enum Command {
     Stats,
     /// Export the corpus with every label's provenance.
     Export(corpus::ExportArgs),
+    /// Copy a whole project to another store (a SQLite file or a PostgreSQL database), losslessly.
+    Copy(corpus::CopyArgs),
     /// Train a model version on the current labels and make it the current model.
     Train(engine::TrainArgs),
     /// Gold-split precision, recall and F1 of a model version, overall and per relation.
@@ -67,6 +69,23 @@ enum Command {
     Review(review::ReviewArgs),
     /// Set a relation's own admission threshold, or freeze it.
     Relation(review::RelationArgs),
+    /// Inter-annotator agreement on pairs two or more people labeled: Cohen's, Fleiss' kappa,
+    /// Krippendorff's alpha, per relation, with 95% bootstrap intervals.
+    Agreement(review::AgreementArgs),
+}
+
+/// A failure to open a project on a server names it (its password masked); a file's errors
+/// already name the file.
+fn name_server<T, E>(location: &Location, r: Result<T, E>) -> anyhow::Result<T>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    match r {
+        Err(e) if location.is_server() => {
+            Err(anyhow::Error::new(e).context(format!("cannot open {location}")))
+        }
+        r => Ok(r?),
+    }
 }
 
 fn main() {
@@ -89,6 +108,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Label(a) => label::label(&cli, a).await,
         Command::Stats => corpus::stats(&cli).await,
         Command::Export(a) => corpus::export(&cli, a).await,
+        Command::Copy(a) => corpus::copy(&cli, a).await,
         Command::Train(a) => engine::train(&cli, a).await,
         Command::Eval(a) => engine::eval(&cli, a).await,
         Command::Bootstrap(a) => engine::bootstrap(&cli, a).await,
@@ -100,5 +120,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(a) => review::audit(&cli, a).await,
         Command::Review(a) => review::review(&cli, a).await,
         Command::Relation(a) => review::relation(&cli, a).await,
+        Command::Agreement(a) => review::agreement(&cli, a).await,
     }
 }

@@ -382,3 +382,69 @@ pub async fn relation(cli: &Cli, args: &RelationArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[derive(Args, Debug)]
+pub struct AgreementArgs {
+    /// Bootstrap resamples for the 95% intervals.
+    #[arg(long, default_value_t = 1000)]
+    resamples: usize,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+fn estimate(e: &emrel_core::agreement::Estimate) -> String {
+    match (e.value, e.low, e.high) {
+        (Some(v), Some(l), Some(h)) => format!("{v:.3} [{l:.3}, {h:.3}]"),
+        (Some(v), _, _) => format!("{v:.3}"),
+        _ => "-".into(),
+    }
+}
+
+/// `emrel agreement`: inter-annotator agreement on the pairs two or more people labeled.
+pub async fn agreement(cli: &Cli, args: &AgreementArgs) -> anyhow::Result<()> {
+    let project = open(cli, None).await?;
+    let r = project.agreement(args.resamples, args.seed).await?;
+    project.close().await;
+    if cli.json {
+        println!("{}", serde_json::to_string(&r)?);
+        return Ok(());
+    }
+    if r.units == 0 {
+        println!("no pair has been labeled by two annotators yet");
+        return Ok(());
+    }
+    println!("{} pairs labeled by two or more of {} annotators", r.units, r.annotators.len());
+    println!("Fleiss' kappa        {}", estimate(&r.fleiss_kappa));
+    println!("Krippendorff's alpha {}", estimate(&r.krippendorff_alpha));
+    println!();
+    println!(
+        "{:<16} {:<16} {:>6} {:>8}  Cohen's kappa [95%]",
+        "annotator", "annotator", "pairs", "agree"
+    );
+    for p in &r.pairs {
+        println!(
+            "{:<16} {:<16} {:>6} {:>7.1}%  {}",
+            p.a,
+            p.b,
+            p.units,
+            p.observed * 100.0,
+            estimate(&p.cohen_kappa)
+        );
+    }
+    println!();
+    println!(
+        "{:<16} {:>8}  {:<28} Krippendorff's alpha [95%]",
+        "relation", "labels", "Fleiss' kappa [95%]"
+    );
+    for c in r.per_category.iter().filter(|c| c.ratings > 0) {
+        println!(
+            "{:<16} {:>8}  {:<28} {}",
+            c.category,
+            c.ratings,
+            estimate(&c.fleiss_kappa),
+            estimate(&c.krippendorff_alpha)
+        );
+    }
+    Ok(())
+}

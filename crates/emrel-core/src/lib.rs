@@ -2,6 +2,7 @@
 //! and evaluation metrics. It is pure (no IO, no database, no Burn, no Tauri) so that every other
 //! crate agrees on one meaning of "pair", "label" and "F1" and so that it can be tested directly.
 
+pub mod agreement;
 pub mod audit;
 pub mod corpus;
 pub mod drift;

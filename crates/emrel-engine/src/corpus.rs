@@ -13,7 +13,7 @@ use emrel_core::corpus::PreparedLabel;
 use emrel_core::label::Provenance;
 use emrel_core::{DocumentInput, LabelSource, PreparedDocument, Schema, prepare_document};
 use emrel_formats::export::{CSV_HEADER, ExportSentence, csv_rows, write_jsonl_line};
-use emrel_store::{ExportFilter, ImportSummary, Store, StoreError};
+use emrel_store::{ExportFilter, ImportSummary, Location, Store, StoreError};
 use serde::Serialize;
 
 use crate::error::{EngineError, Result};
@@ -249,11 +249,16 @@ pub async fn import(
     Ok(ImportOutcome { summary, skipped_lines })
 }
 
-/// Opens the project at `path`, or creates it with `name` and `schema` when there is none.
-pub async fn open_or_create(path: &Path, name: &str, schema: Schema) -> Result<Store> {
-    match Store::open(path).await {
+/// Opens the project at `location`, or creates it with `name` and `schema` when there is none.
+pub async fn open_or_create(
+    location: impl Into<Location>,
+    name: &str,
+    schema: Schema,
+) -> Result<Store> {
+    let location = location.into();
+    match Store::open(&location).await {
         Ok(s) => Ok(s),
-        Err(StoreError::NoProject(_)) => Ok(Store::create(path, name, schema).await?),
+        Err(StoreError::NoProject(_)) => Ok(Store::create(location, name, schema).await?),
         Err(e) => Err(e.into()),
     }
 }
@@ -270,15 +275,15 @@ pub async fn add_demo(
     import_documents(store, docs, "demo", false, None, progress).await
 }
 
-/// The demo project: opens the project at `path` (creating it with the paper's schema and
+/// The demo project: opens the project at `location` (creating it with the paper's schema and
 /// `name` when there is none) and adds the demo corpus to it.
 pub async fn demo(
-    path: &Path,
+    location: impl Into<Location>,
     name: &str,
     options: DemoOptions,
     progress: CorpusProgress<'_>,
 ) -> Result<ImportSummary> {
-    let store = open_or_create(path, name, Schema::paper_default()).await?;
+    let store = open_or_create(location, name, Schema::paper_default()).await?;
     let outcome = add_demo(&store, options, progress).await;
     store.close().await;
     outcome
@@ -297,15 +302,18 @@ fn file_error(action: &'static str, path: &Path, e: impl std::fmt::Display) -> E
 }
 
 /// The project's own files: its database, the database's WAL and shared-memory files, and its
-/// model folder. An export must never write over them.
+/// model folder (of a project on a server: the model folder). An export must never write over
+/// them.
 fn project_files(store: &Store) -> Vec<PathBuf> {
-    let db = absolute(store.path());
+    let models = absolute(&store.models_dir());
+    let Some(db) = store.path() else { return vec![models] };
+    let db = absolute(db);
     let with = |suffix: &str| {
         let mut p = db.as_os_str().to_owned();
         p.push(suffix);
         PathBuf::from(p)
     };
-    vec![with(""), with("-wal"), with("-shm"), with("-journal"), absolute(&store.models_dir())]
+    vec![with(""), with("-wal"), with("-shm"), with("-journal"), models]
 }
 
 /// `path` made absolute with symbolic links resolved as far as it exists, so that two spellings

@@ -9,8 +9,6 @@
 //! recognised (the lock is free) and marked `interrupted` on the next open.
 
 use std::any::Any;
-use std::fs::File;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -160,36 +158,6 @@ impl JobContext {
     }
 }
 
-/// The exclusive per-project job lock (released on drop or when the process dies).
-pub(crate) struct JobLock {
-    _file: File,
-}
-
-pub(crate) fn lock_path(store: &Store) -> std::path::PathBuf {
-    store.models_dir().join("job.lock")
-}
-
-pub(crate) fn try_lock(path: &Path) -> Result<Option<JobLock>> {
-    let io = |e: std::io::Error| EngineError::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(io)?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(JobLock { _file: file })),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
-    }
-}
-
 /// Marks jobs left `running` by a process that no longer runs them as `interrupted`. A job
 /// running in another live process holds the lock, so it is left alone.
 pub(crate) async fn mark_interrupted(store: &Store) -> Result<Vec<JobRecord>> {
@@ -197,7 +165,7 @@ pub(crate) async fn mark_interrupted(store: &Store) -> Result<Vec<JobRecord>> {
     if running.is_empty() {
         return Ok(Vec::new());
     }
-    let Some(_lock) = try_lock(&lock_path(store))? else {
+    let Some(_lock) = store.try_job_lock().await? else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
@@ -240,7 +208,7 @@ where
     F: FnOnce(JobContext) -> Fut,
     Fut: Future<Output = Result<T>> + Send + 'static,
 {
-    let lock = match try_lock(&lock_path(store))? {
+    let lock = match store.try_job_lock().await? {
         Some(lock) => lock,
         None => {
             let running = store.jobs_with_status(JobStatus::Running).await?;

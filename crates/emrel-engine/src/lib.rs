@@ -10,6 +10,7 @@
 //! typed progress, can be cancelled, survive panics as `failed` jobs, and are found
 //! `interrupted` and restartable after the process was killed.
 
+mod agreement;
 mod audit;
 mod auto;
 mod bootstrap;
@@ -134,15 +135,19 @@ pub struct Project {
 
 impl std::fmt::Debug for Project {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Project").field("path", &self.store.path()).finish_non_exhaustive()
+        f.debug_struct("Project").field("location", self.store.location()).finish_non_exhaustive()
     }
 }
 
 impl Project {
-    /// Opens a project database. Jobs that a killed process left `running` are marked
-    /// `interrupted` (see [`Project::interrupted_jobs`] and [`Project::resume_job`]).
-    pub async fn open(path: &std::path::Path, trainer: Arc<dyn Trainer>) -> Result<Project> {
-        let store = Store::open(path).await?;
+    /// Opens a project (a SQLite file or a PostgreSQL URL, see [`emrel_store::Location`]). Jobs
+    /// that a killed process left `running` are marked `interrupted` (see
+    /// [`Project::interrupted_jobs`] and [`Project::resume_job`]).
+    pub async fn open(
+        location: impl Into<emrel_store::Location>,
+        trainer: Arc<dyn Trainer>,
+    ) -> Result<Project> {
+        let store = Store::open(location).await?;
         Project::from_store(store, trainer).await
     }
 

@@ -281,14 +281,14 @@ impl Project {
         let base = it.base_model_version;
         let (base_churn, features) = match base {
             Some(b) => {
-                let dir = self.store.model_version(b).await?.dir;
+                let dir = self.store.model_folder(b).await?;
                 run_model(self, dir, texts(&churn_pairs)?, texts(&feature_pairs)?).await?
             }
             None => (Vec::new(), Vec::new()),
         };
         let mut scored = churn_pairs.clone();
         scored.extend(&gold_pairs);
-        let new_dir = self.store.model_version(new).await?.dir;
+        let new_dir = self.store.model_folder(new).await?;
         let (new_scores, _) = run_model(self, new_dir, texts(&scored)?, Vec::new()).await?;
         let (new_churn, new_gold) = new_scores.split_at(churn_pairs.len());
 

@@ -448,6 +448,9 @@ impl Project {
             .collect();
         let metrics = gold_split_metrics(&schema, &classes, &items, dev_f1);
         let json = serde_json::to_string(&metrics).map_err(json_err)?;
+        // The weights go into the project before the version is ready: every client (and a copy
+        // of the project) loads this model from there.
+        self.store.store_model_folder(mv.id).await?;
         self.store.finish_model_version(mv.id, ModelStatus::Ready, Some(&json), seconds).await?;
         ctx.emit(JobEvent::Evaluated {
             job: ctx.job,
@@ -490,7 +493,7 @@ impl Project {
         let schema = self.store.schema().clone();
         let classes = schema.classes();
         let trainer = self.trainer.clone();
-        let dir = mv.dir.clone();
+        let dir = self.store.model_folder(version).await?;
         let mut scorer: Box<dyn Scorer> = blocking(move || Ok(trainer.load(&dir)?)).await?;
         let total = todo.len();
         let mut n = 0;
@@ -591,7 +594,7 @@ impl Project {
         }
         if !missing.is_empty() {
             let trainer = self.trainer.clone();
-            let dir = mv.dir.clone();
+            let dir = self.store.model_folder(version).await?;
             let texts: Vec<PairText> = missing.iter().map(|(_, p)| pair_text(p)).collect();
             let probs = blocking(move || Ok(trainer.load(&dir)?.score(&texts)?)).await?;
             for ((r, p), probs) in missing.into_iter().zip(probs) {

@@ -12,12 +12,12 @@ use crate::{emrel, ok};
 
 async fn stored_events(project: &Path) -> (Vec<(i64, i64)>, String) {
     let store = Store::open(project).await.unwrap();
+    let pool = store.sqlite_pool().unwrap();
     let rows: Vec<(i64, i64)> = sqlx::query_as("SELECT pair_id, label_event_id FROM label_event")
-        .fetch_all(store.pool())
+        .fetch_all(pool)
         .await
         .unwrap();
-    let check: String =
-        sqlx::query_scalar("PRAGMA integrity_check").fetch_one(store.pool()).await.unwrap();
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(pool).await.unwrap();
     store.close().await;
     (rows, check)
 }

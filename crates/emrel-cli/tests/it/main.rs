@@ -4,6 +4,7 @@
 mod corpus;
 mod engine;
 mod label;
+mod team;
 
 use std::path::Path;
 use std::process::{Command, Output};

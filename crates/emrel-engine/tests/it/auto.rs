@@ -5,11 +5,11 @@ use std::sync::Arc;
 use emrel_engine::{CancelToken, NullSink, Queue};
 
 use crate::{demo_project, label_from_gold, tiny};
+use emrel_testdb::{Target, both};
 
-#[tokio::test]
-async fn bootstrapping_is_due_when_the_reliable_set_reaches_n() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = demo_project(dir.path(), 120, 5).await;
+both!(bootstrapping_is_due_when_the_reliable_set_reaches_n);
+async fn bootstrapping_is_due_when_the_reliable_set_reaches_n(t: Target) {
+    let project = demo_project(&t, 120, 5).await;
     crate::without_auto_quarantine(&project).await;
     label_from_gold(&project, 200, "ann").await;
     assert!(project.settings().await.unwrap().auto_bootstrap, "on by default");

@@ -10,11 +10,11 @@ use emrel_engine::{
 };
 
 use crate::{demo_project, label_from_gold, tiny};
+use emrel_testdb::{Target, both};
 
-#[tokio::test]
-async fn gold_split_is_stratified_by_relation_and_frozen_on_first_training() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = demo_project(dir.path(), 120, 3).await;
+both!(gold_split_is_stratified_by_relation_and_frozen_on_first_training);
+async fn gold_split_is_stratified_by_relation_and_frozen_on_first_training(t: Target) {
+    let project = demo_project(&t, 120, 3).await;
     let labeled = label_from_gold(&project, 200, "ann").await;
     let store = project.store();
     let mut per_relation: BTreeMap<String, usize> = BTreeMap::new();
@@ -56,16 +56,19 @@ async fn gold_split_is_stratified_by_relation_and_frozen_on_first_training() {
     assert_eq!(project.current_model().await.unwrap(), Some(r2.version));
     let models = project.models().await.unwrap();
     assert_eq!(models.len(), 2);
-    assert!(models[1].dir.parent().unwrap().ends_with("p.db.models"));
+    // `p.db.models/` beside a SQLite file; `<uid>.models/` in the data folder for a server.
+    assert_eq!(models[1].dir.parent().unwrap(), store.models_dir());
+    if !t.is_postgres() {
+        assert!(store.models_dir().ends_with("p.db.models"));
+    }
     let name = models[1].dir.file_name().unwrap().to_string_lossy().to_string();
     assert!(name.starts_with(&format!("v{}-", r2.version)), "{name}");
     assert!(models[1].dir.join("meta.json").exists());
 }
 
-#[tokio::test]
-async fn rollback_restores_label_counts_per_source_and_the_previous_model() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = demo_project(dir.path(), 150, 4).await;
+both!(rollback_restores_label_counts_per_source_and_the_previous_model);
+async fn rollback_restores_label_counts_per_source_and_the_previous_model(t: Target) {
+    let project = demo_project(&t, 150, 4).await;
     // These tests are about the loop and the promotion gate; the drift alarms have their own.
     crate::without_auto_quarantine(&project).await;
     label_from_gold(&project, 300, "ann").await;
@@ -126,10 +129,9 @@ async fn rollback_restores_label_counts_per_source_and_the_previous_model() {
     assert!(project.rollback(1, Arc::new(NullSink), CancelToken::new()).await.is_err());
 }
 
-#[tokio::test]
-async fn simulation_with_a_tiny_model_runs_the_full_loop() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = demo_project(dir.path(), 300, 1).await;
+both!(simulation_with_a_tiny_model_runs_the_full_loop);
+async fn simulation_with_a_tiny_model_runs_the_full_loop(t: Target) {
+    let project = demo_project(&t, 300, 1).await;
     // These tests are about the loop and the promotion gate; the drift alarms have their own.
     crate::without_auto_quarantine(&project).await;
     let options = SimulateOptions {

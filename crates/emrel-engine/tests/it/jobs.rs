@@ -11,6 +11,7 @@ use emrel_engine::{EngineError, ErrorCode, NullSink, Project, VecSink};
 use emrel_store::JobStatus;
 
 use crate::{demo_store, label_from_gold, tiny, tiny_trainer};
+use emrel_testdb::{Target, both};
 
 /// Panics on its first training run, then trains the tiny real model.
 struct PanicsOnce {
@@ -36,10 +37,9 @@ impl Trainer for PanicsOnce {
     }
 }
 
-#[tokio::test]
-async fn a_panicking_trainer_fails_the_job_and_leaves_labels_intact() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = demo_store(dir.path(), 60, 5).await;
+both!(a_panicking_trainer_fails_the_job_and_leaves_labels_intact);
+async fn a_panicking_trainer_fails_the_job_and_leaves_labels_intact(t: Target) {
+    let store = demo_store(&t, 60, 5).await;
     let trainer = Arc::new(PanicsOnce { panicked: AtomicBool::new(false), inner: tiny_trainer() });
     let project = Project::from_store(store, trainer).await.unwrap();
     label_from_gold(&project, 120, "ann").await;
@@ -92,10 +92,9 @@ impl Trainer for Gated {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_job_at_a_time_while_labeling_goes_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = demo_store(dir.path(), 60, 6).await;
+both!(one_job_at_a_time_while_labeling_goes_on);
+async fn one_job_at_a_time_while_labeling_goes_on(t: Target) {
+    let store = demo_store(&t, 60, 6).await;
     let (started_tx, started_rx) = std::sync::mpsc::channel();
     let (release_tx, release_rx) = std::sync::mpsc::channel();
     let trainer = Arc::new(Gated {
@@ -117,7 +116,7 @@ async fn one_job_at_a_time_while_labeling_goes_on() {
     let more = label_from_gold(&project, 110, "ann").await;
     assert_eq!(more.len(), 110);
     // A second open of the project does not take the running job for an interrupted one.
-    let other = Project::open(project.store().path(), tiny_trainer()).await.unwrap();
+    let other = Project::open(project.store().location(), tiny_trainer()).await.unwrap();
     assert!(other.interrupted_jobs().is_empty());
 
     release_tx.send(()).unwrap();
@@ -126,16 +125,15 @@ async fn one_job_at_a_time_while_labeling_goes_on() {
     assert_eq!(project.jobs().await.unwrap()[0].status, JobStatus::Succeeded);
 }
 
-#[tokio::test]
-async fn a_job_left_running_is_marked_interrupted_and_resumes() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = demo_store(dir.path(), 60, 7).await;
+both!(a_job_left_running_is_marked_interrupted_and_resumes);
+async fn a_job_left_running_is_marked_interrupted_and_resumes(t: Target) {
+    let store = demo_store(&t, 60, 7).await;
     let project = Project::from_store(store.clone(), tiny_trainer()).await.unwrap();
     label_from_gold(&project, 100, "ann").await;
     // What a killed process leaves behind: a running row nobody holds the lock for.
     let params = serde_json::to_string(&tiny(1)).unwrap();
     let id = store.create_job("train", &params).await.unwrap();
-    let reopened = Project::open(store.path(), tiny_trainer()).await.unwrap();
+    let reopened = Project::open(store.location(), tiny_trainer()).await.unwrap();
     assert_eq!(reopened.interrupted_jobs().len(), 1);
     assert_eq!(store.job(id).await.unwrap().status, JobStatus::Interrupted);
     reopened.resume_job(id, Arc::new(NullSink), CancelToken::new()).await.unwrap();
@@ -144,10 +142,11 @@ async fn a_job_left_running_is_marked_interrupted_and_resumes() {
     assert!(reopened.current_model().await.unwrap().is_some());
 }
 
-#[tokio::test]
-async fn an_iteration_left_open_by_a_killed_run_is_not_training_data_for_a_manual_training() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = crate::demo_project(dir.path(), 60, 8).await;
+both!(an_iteration_left_open_by_a_killed_run_is_not_training_data_for_a_manual_training);
+async fn an_iteration_left_open_by_a_killed_run_is_not_training_data_for_a_manual_training(
+    t: Target,
+) {
+    let project = crate::demo_project(&t, 60, 8).await;
     label_from_gold(&project, 100, "ann").await;
     let first = project.train(&tiny(1), Arc::new(NullSink), CancelToken::new()).await.unwrap();
     // What a bootstrap run killed after admitting leaves: an active iteration, never finished,
@@ -208,10 +207,9 @@ impl Trainer for GatedScoring {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_quarantine_while_the_pool_is_scored_stands_when_the_iteration_finishes() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = demo_store(dir.path(), 150, 4).await;
+both!(a_quarantine_while_the_pool_is_scored_stands_when_the_iteration_finishes);
+async fn a_quarantine_while_the_pool_is_scored_stands_when_the_iteration_finishes(t: Target) {
+    let store = demo_store(&t, 150, 4).await;
     let (started_tx, started_rx) = std::sync::mpsc::channel();
     let (release_tx, release_rx) = std::sync::mpsc::channel();
     let trainer = Arc::new(GatedScoring {
@@ -258,23 +256,25 @@ async fn a_quarantine_while_the_pool_is_scored_stands_when_the_iteration_finishe
 
 #[tokio::test]
 async fn a_project_recreated_at_the_same_path_never_trains_into_the_old_ones_model_folder() {
-    let dir = tempfile::tempdir().unwrap();
+    // A file recreated at the same path: SQLite only.
+    let t = Target::sqlite();
+    let dir = t.dir();
     let first = {
-        let project = crate::demo_project(dir.path(), 40, 9).await;
+        let project = crate::demo_project(&t, 40, 9).await;
         label_from_gold(&project, 80, "ann").await;
         project.train(&tiny(1), Arc::new(NullSink), CancelToken::new()).await.unwrap();
         let mv = project.models().await.unwrap().remove(0);
         project.close().await;
         mv
     };
-    let old_dir = dir.path().join(&first.dir);
+    let old_dir = dir.join(&first.dir);
     let old_weights = std::fs::read(old_dir.join("model.bin")).unwrap();
     assert!(old_dir.join("owner.json").exists());
     for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(dir.path().join(format!("p.db{suffix}")));
+        let _ = std::fs::remove_file(dir.join(format!("p.db{suffix}")));
     }
     // The same path, the same ids: v1 again, but in a folder of its own.
-    let project = crate::demo_project(dir.path(), 40, 9).await;
+    let project = crate::demo_project(&t, 40, 9).await;
     label_from_gold(&project, 80, "ann").await;
     let r = project.train(&tiny(1), Arc::new(NullSink), CancelToken::new()).await.unwrap();
     let mv = project.models().await.unwrap().remove(0);
@@ -282,3 +282,24 @@ async fn a_project_recreated_at_the_same_path_never_trains_into_the_old_ones_mod
     assert_ne!(mv.dir, first.dir);
     assert_eq!(std::fs::read(old_dir.join("model.bin")).unwrap(), old_weights);
 }
+
+/// The weights live in the project: a copy of it whose model folder is gone (another client of
+/// a team project, a project mailed as one file) writes the same files back and loads the model.
+async fn a_model_loads_from_the_project_when_its_folder_is_gone(t: Target) {
+    let project = crate::demo_project(&t, 40, 10).await;
+    label_from_gold(&project, 80, "ann").await;
+    let r = project.train(&tiny(1), Arc::new(NullSink), CancelToken::new()).await.unwrap();
+    let original = project.store().model_version(r.version).await.unwrap().dir;
+    let weights = std::fs::read(original.join("model.bin")).unwrap();
+    let copy = emrel_store::Location::File(t.dir().join("mailed.db"));
+    project.store().copy_to(&copy).await.unwrap();
+    let mailed = emrel_store::Store::open(&copy).await.unwrap();
+    std::fs::remove_dir_all(mailed.models_dir()).unwrap();
+    let dir = mailed.model_folder(r.version).await.unwrap();
+    assert!(dir.starts_with(mailed.models_dir()), "{}", dir.display());
+    assert_eq!(std::fs::read(dir.join("model.bin")).unwrap(), weights);
+    let scorer = tiny_trainer().load(&dir).unwrap();
+    assert_eq!(scorer.classes(), project.store().schema().classes().as_slice());
+    mailed.close().await;
+}
+both!(a_model_loads_from_the_project_when_its_folder_is_gone);

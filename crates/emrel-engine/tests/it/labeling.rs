@@ -5,11 +5,11 @@ use emrel_engine::{Queue, QueueKind, QueueOrder};
 use emrel_store::{ModelStatus, ScoreRecord, ScoreSummary};
 
 use crate::{demo_project, label_from_gold};
+use emrel_testdb::{Target, both};
 
-#[tokio::test]
-async fn labeling_round_trip_with_undo_as_an_appended_event() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = demo_project(dir.path(), 40, 1).await;
+both!(labeling_round_trip_with_undo_as_an_appended_event);
+async fn labeling_round_trip_with_undo_as_an_appended_event(t: Target) {
+    let project = demo_project(&t, 40, 1).await;
     let queue = Queue::seed_random(7);
     let item = project.next_item(&queue, "ann").await.unwrap().expect("the seed queue has pairs");
     assert!(item.current.is_none() && item.suggestion.is_none());
@@ -64,10 +64,9 @@ async fn labeling_round_trip_with_undo_as_an_appended_event() {
     assert!(project.undo("ann").await.is_err());
 }
 
-#[tokio::test]
-async fn queues_are_ordered_from_stored_scores() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = demo_project(dir.path(), 40, 2).await;
+both!(queues_are_ordered_from_stored_scores);
+async fn queues_are_ordered_from_stored_scores(t: Target) {
+    let project = demo_project(&t, 40, 2).await;
     let store = project.store();
     label_from_gold(&project, 5, "ann").await;
     let pairs = store.pairs().await.unwrap();
@@ -171,10 +170,11 @@ async fn model_predicting(
     mv.id
 }
 
-#[tokio::test]
-async fn a_confirm_stores_the_suggestion_the_annotator_saw_even_after_a_newer_model_is_promoted() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = demo_project(dir.path(), 40, 3).await;
+both!(a_confirm_stores_the_suggestion_the_annotator_saw_even_after_a_newer_model_is_promoted);
+async fn a_confirm_stores_the_suggestion_the_annotator_saw_even_after_a_newer_model_is_promoted(
+    t: Target,
+) {
+    let project = demo_project(&t, 40, 3).await;
     let store = project.store();
     let pairs: Vec<_> = store
         .pairs()
@@ -226,3 +226,52 @@ async fn a_confirm_stores_the_suggestion_the_annotator_saw_even_after_a_newer_mo
     assert!(err.to_string().contains("v999"), "{err}");
     assert_eq!(store.label_history(pairs[2]).await.unwrap().len(), before);
 }
+
+/// Two annotators label the same ten pairs; one answers `none` where the other (and the gold)
+/// has a relation: 9 of 10 agree, the confusion matrix holds that one disagreement, κ is below 1;
+/// a third annotator who agrees with the first everywhere has κ = 1 with them. Pairs labeled by
+/// one person only are not counted.
+async fn agreement_counts_the_pairs_two_annotators_labeled(t: Target) {
+    let project = demo_project(&t, 60, 4).await;
+    let gold = project.store().gold_labels().await.unwrap();
+    let mut related: Vec<_> =
+        gold.iter().filter(|(_, r)| *r != NONE).map(|(p, r)| (*p, r.clone())).collect();
+    related.sort();
+    let mut unrelated: Vec<_> =
+        gold.iter().filter(|(_, r)| *r == NONE).map(|(p, r)| (*p, r.clone())).collect();
+    unrelated.sort();
+    let pairs: Vec<_> = related.iter().take(4).chain(unrelated.iter().take(6)).cloned().collect();
+    assert_eq!(pairs.len(), 10);
+    for (i, (p, r)) in pairs.iter().enumerate() {
+        project.set_label(*p, r, "ann").await.unwrap();
+        project.set_label(*p, if i == 0 { NONE } else { r }, "bob").await.unwrap();
+        if i < 5 {
+            project.set_label(*p, r, "cy").await.unwrap();
+        }
+    }
+    // Labeled by ann alone, then undone by bob's own undo: neither counts.
+    project.set_label(unrelated[7].0, NONE, "ann").await.unwrap();
+    project.set_label(unrelated[8].0, NONE, "bob").await.unwrap();
+    project.undo("bob").await.unwrap();
+
+    let r = project.agreement(200, 1).await.unwrap();
+    assert_eq!(r.annotators, ["ann", "bob", "cy"]);
+    assert_eq!(r.units, 10);
+    let ab = r.pairs.iter().find(|p| (p.a.as_str(), p.b.as_str()) == ("ann", "bob")).unwrap();
+    assert_eq!(ab.units, 10);
+    assert!((ab.observed - 0.9).abs() < 1e-12);
+    let none = r.categories.iter().position(|c| c == NONE).unwrap();
+    let rel = r.categories.iter().position(|c| *c == pairs[0].1).unwrap();
+    assert_eq!(ab.confusion[rel][none], 1);
+    let off_diagonal: usize = (0..r.categories.len())
+        .flat_map(|i| (0..r.categories.len()).map(move |j| (i, j)))
+        .filter(|(i, j)| i != j)
+        .map(|(i, j)| ab.confusion[i][j])
+        .sum();
+    assert_eq!(off_diagonal, 1);
+    let k = ab.cohen_kappa.value.unwrap();
+    assert!(k > 0.5 && k < 1.0, "{k}");
+    let ac = r.pairs.iter().find(|p| (p.a.as_str(), p.b.as_str()) == ("ann", "cy")).unwrap();
+    assert_eq!((ac.units, ac.cohen_kappa.value), (5, Some(1.0)));
+}
+both!(agreement_counts_the_pairs_two_annotators_labeled);

@@ -1,4 +1,5 @@
-//! Engine integration tests on small demo projects: the labeling API, queues from stored scores,
+//! Engine integration tests on small demo projects, most of them on SQLite and on a real
+//! PostgreSQL server (`both!`): the labeling API, queues from stored scores,
 //! the gold split, rollback, jobs (panic, busy, interrupted) and the bootstrapping loop and
 //! simulation with a tiny real model (emrel-ml's `tiny` preset, fixed seeds).
 
@@ -9,17 +10,18 @@ mod jobs;
 mod labeling;
 mod review;
 
-use std::path::Path;
 use std::sync::Arc;
 
 use emrel_core::model::Trainer;
 use emrel_core::{NONE, Schema, prepare_document};
 use emrel_engine::{PairId, Project, Queue, TrainOptions};
 use emrel_store::Store;
+use emrel_testdb::Target;
 
-/// A project with `sentences` demo sentences; its labels are gold only.
-pub async fn demo_store(dir: &Path, sentences: usize, seed: u64) -> Store {
-    let store = Store::create(&dir.join("p.db"), "p", Schema::paper_default()).await.unwrap();
+/// A project with `sentences` demo sentences (`p.db` of the target); its labels are gold only.
+pub async fn demo_store(t: &Target, sentences: usize, seed: u64) -> Store {
+    let store =
+        Store::create(t.location("p.db").await, "p", Schema::paper_default()).await.unwrap();
     let prepared: Vec<_> = emrel_formats::demo::generate(sentences, seed)
         .into_iter()
         .map(|d| prepare_document(store.schema(), d, false).unwrap())
@@ -32,8 +34,8 @@ pub fn tiny_trainer() -> Arc<dyn Trainer> {
     Arc::new(emrel_ml::BurnTrainer::default())
 }
 
-pub async fn demo_project(dir: &Path, sentences: usize, seed: u64) -> Project {
-    Project::from_store(demo_store(dir, sentences, seed).await, tiny_trainer()).await.unwrap()
+pub async fn demo_project(t: &Target, sentences: usize, seed: u64) -> Project {
+    Project::from_store(demo_store(t, sentences, seed).await, tiny_trainer()).await.unwrap()
 }
 
 /// The tiny preset of a fast model.

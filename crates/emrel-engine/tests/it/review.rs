@@ -10,6 +10,7 @@ use emrel_engine::{
 };
 
 use crate::{demo_project, tiny};
+use emrel_testdb::{Target, both};
 
 fn options(corrupt: Option<Corruption>) -> SimulateOptions {
     SimulateOptions {
@@ -30,10 +31,9 @@ fn options(corrupt: Option<Corruption>) -> SimulateOptions {
     }
 }
 
-#[tokio::test]
-async fn a_corrupted_iteration_raises_alarms_is_quarantined_and_can_be_audited() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = demo_project(dir.path(), 300, 1).await;
+both!(a_corrupted_iteration_raises_alarms_is_quarantined_and_can_be_audited);
+async fn a_corrupted_iteration_raises_alarms_is_quarantined_and_can_be_audited(t: Target) {
+    let project = demo_project(&t, 300, 1).await;
     let corrupt = Corruption { iteration: 1, share: 0.8, seed: 5 };
     let rows =
         project.simulate(&options(Some(corrupt)), Arc::new(NullSink), CancelToken::new()).await;
@@ -115,10 +115,9 @@ async fn a_corrupted_iteration_raises_alarms_is_quarantined_and_can_be_audited()
     assert!(!lambda.admits("DAP", 1.0));
 }
 
-#[tokio::test]
-async fn clean_iterations_store_drift_without_quarantine_when_switched_off() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = demo_project(dir.path(), 300, 1).await;
+both!(clean_iterations_store_drift_without_quarantine_when_switched_off);
+async fn clean_iterations_store_drift_without_quarantine_when_switched_off(t: Target) {
+    let project = demo_project(&t, 300, 1).await;
     crate::without_auto_quarantine(&project).await;
     project.simulate(&options(None), Arc::new(NullSink), CancelToken::new()).await.unwrap();
     let review = project.review().await.unwrap();

@@ -1,11 +1,15 @@
-//! Store integration tests: imports are atomic and idempotent, statistics count what was
-//! imported, and JSONL and brat exports read back into a new project unchanged.
+//! Store integration tests, each on SQLite and on a real PostgreSQL server (`both!`): imports
+//! are atomic and idempotent, statistics count what was imported, JSONL and brat exports read
+//! back into a new project unchanged, and the bootstrapping transactions keep their promises.
 
 use std::path::Path;
 
 use emrel_core::{LabelSource, Schema, prepare_document};
 use emrel_formats::export::{ExportDocument, write_jsonl_line};
 use emrel_store::{ExportFilter, Store};
+use emrel_testdb::{Target, both};
+
+mod postgres;
 
 const TXT: &str = "患者腹部疼痛，无头痛。\n行腹部CT检查，CT示肝脏\n低密度影。术后恢复好。";
 // 腹部(2,4) 疼痛(4,6) 头痛(8,10) 腹部(13,15) CT(15,17) CT(20,22) 肝脏(23,25) 低密度影(26,30)
@@ -26,8 +30,8 @@ fn brat_fixture(dir: &Path, ann: &str) {
     .unwrap();
 }
 
-async fn project(dir: &Path, name: &str) -> Store {
-    Store::create(&dir.join(name), name, Schema::paper_default()).await.unwrap()
+async fn project(t: &Target, name: &str) -> Store {
+    Store::create(t.location(name).await, name, Schema::paper_default()).await.unwrap()
 }
 
 async fn import_brat(store: &Store, dir: &Path, source: LabelSource) -> emrel_store::ImportSummary {
@@ -61,12 +65,11 @@ fn corpus_view(docs: &[ExportDocument]) -> Vec<String> {
     out
 }
 
-#[tokio::test]
-async fn brat_import_counts_sentences_entities_pairs_and_labels() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("brat");
+both!(brat_import_counts_sentences_entities_pairs_and_labels);
+async fn brat_import_counts_sentences_entities_pairs_and_labels(t: Target) {
+    let data = t.dir().join("brat");
     brat_fixture(&data, ANN);
-    let store = project(tmp.path(), "a.db").await;
+    let store = project(&t, "a.db").await;
     let summary = import_brat(&store, &data, LabelSource::Human).await;
     assert_eq!(summary.documents_added, 2);
     let s = store.stats().await.unwrap();
@@ -83,12 +86,11 @@ async fn brat_import_counts_sentences_entities_pairs_and_labels() {
     assert_eq!(tp.labels["TeCP"], 1);
 }
 
-#[tokio::test]
-async fn importing_the_same_documents_twice_adds_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("brat");
+both!(importing_the_same_documents_twice_adds_nothing);
+async fn importing_the_same_documents_twice_adds_nothing(t: Target) {
+    let data = t.dir().join("brat");
     brat_fixture(&data, ANN);
-    let store = project(tmp.path(), "a.db").await;
+    let store = project(&t, "a.db").await;
     import_brat(&store, &data, LabelSource::Human).await;
     let before = store.stats().await.unwrap();
     let again = import_brat(&store, &data, LabelSource::Human).await;
@@ -96,13 +98,12 @@ async fn importing_the_same_documents_twice_adds_nothing() {
     assert_eq!(store.stats().await.unwrap(), before);
 }
 
-#[tokio::test]
-async fn a_failed_import_leaves_the_database_unchanged() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("brat");
+both!(a_failed_import_leaves_the_database_unchanged);
+async fn a_failed_import_leaves_the_database_unchanged(t: Target) {
+    let data = t.dir().join("brat");
     brat_fixture(&data, ANN);
-    let store = project(tmp.path(), "a.db").await;
-    import_brat(&store, &tmp.path().join("brat"), LabelSource::Human).await;
+    let store = project(&t, "a.db").await;
+    import_brat(&store, &t.dir().join("brat"), LabelSource::Human).await;
     let before = store.stats().await.unwrap();
     // A batch whose first document is new and whose second clashes with a stored one.
     let new_doc = emrel_core::DocumentInput {
@@ -125,15 +126,14 @@ async fn a_failed_import_leaves_the_database_unchanged() {
     assert_eq!(store.stats().await.unwrap(), before, "doc3 must not have been kept");
 }
 
-#[tokio::test]
-async fn jsonl_round_trip_keeps_sentences_entities_labels_and_provenance() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("brat");
+both!(jsonl_round_trip_keeps_sentences_entities_labels_and_provenance);
+async fn jsonl_round_trip_keeps_sentences_entities_labels_and_provenance(t: Target) {
+    let data = t.dir().join("brat");
     brat_fixture(&data, ANN);
-    let a = project(tmp.path(), "a.db").await;
+    let a = project(&t, "a.db").await;
     import_brat(&a, &data, LabelSource::Human).await;
     // Gold labels too, on a second copy of the same corpus under other names.
-    let gold = tmp.path().join("gold");
+    let gold = t.dir().join("gold");
     brat_fixture(&gold, ANN);
     std::fs::rename(gold.join("doc1.txt"), gold.join("g1.txt")).unwrap();
     std::fs::rename(gold.join("doc1.ann"), gold.join("g1.ann")).unwrap();
@@ -141,7 +141,7 @@ async fn jsonl_round_trip_keeps_sentences_entities_labels_and_provenance() {
     std::fs::remove_file(gold.join("doc2.ann")).unwrap();
     import_brat(&a, &gold, LabelSource::Gold).await;
     let exported = a.export(&ExportFilter::default()).await.unwrap();
-    let file = tmp.path().join("out.jsonl");
+    let file = t.dir().join("out.jsonl");
     let mut w = std::fs::File::create(&file).unwrap();
     for d in &exported {
         for s in &d.sentences {
@@ -149,7 +149,7 @@ async fn jsonl_round_trip_keeps_sentences_entities_labels_and_provenance() {
         }
     }
     drop(w);
-    let b = project(tmp.path(), "b.db").await;
+    let b = project(&t, "b.db").await;
     let docs = emrel_formats::jsonl::read(&[file]).unwrap();
     let prepared: Vec<_> =
         docs.into_iter().map(|d| prepare_document(b.schema(), d, false).unwrap()).collect();
@@ -164,31 +164,29 @@ async fn jsonl_round_trip_keeps_sentences_entities_labels_and_provenance() {
     assert_eq!(a.stats().await.unwrap().labels, b.stats().await.unwrap().labels);
 }
 
-#[tokio::test]
-async fn brat_round_trip_keeps_sentences_entities_and_labels() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("brat");
+both!(brat_round_trip_keeps_sentences_entities_and_labels);
+async fn brat_round_trip_keeps_sentences_entities_and_labels(t: Target) {
+    let data = t.dir().join("brat");
     brat_fixture(&data, ANN);
-    let a = project(tmp.path(), "a.db").await;
+    let a = project(&t, "a.db").await;
     import_brat(&a, &data, LabelSource::Human).await;
     let exported = a.export(&ExportFilter::default()).await.unwrap();
-    let out = tmp.path().join("out");
+    let out = t.dir().join("out");
     for d in &exported {
         emrel_formats::brat::write(&out, d).unwrap();
     }
-    let b = project(tmp.path(), "b.db").await;
+    let b = project(&t, "b.db").await;
     import_brat(&b, &out, LabelSource::Human).await;
     let back = b.export(&ExportFilter::default()).await.unwrap();
     assert_eq!(corpus_view(&back), corpus_view(&exported));
     assert_eq!(back[0].text, TXT);
 }
 
-#[tokio::test]
-async fn export_filters_select_labels_by_source() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("brat");
+both!(export_filters_select_labels_by_source);
+async fn export_filters_select_labels_by_source(t: Target) {
+    let data = t.dir().join("brat");
     brat_fixture(&data, ANN);
-    let a = project(tmp.path(), "a.db").await;
+    let a = project(&t, "a.db").await;
     import_brat(&a, &data, LabelSource::Human).await;
     let count = |docs: Vec<ExportDocument>| -> usize {
         docs.iter().flat_map(|d| &d.sentences).map(|s| s.labels.len()).sum()
@@ -205,12 +203,11 @@ async fn export_filters_select_labels_by_source() {
     assert_eq!(count(a.export(&iters).await.unwrap()), 0, "human labels have no iteration");
 }
 
-#[tokio::test]
-async fn pairs_by_id_reads_only_the_pairs_asked_for() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("brat");
+both!(pairs_by_id_reads_only_the_pairs_asked_for);
+async fn pairs_by_id_reads_only_the_pairs_asked_for(t: Target) {
+    let data = t.dir().join("brat");
     brat_fixture(&data, ANN);
-    let store = project(tmp.path(), "p.db").await;
+    let store = project(&t, "p.db").await;
     import_brat(&store, &data, LabelSource::Seed).await;
     let all = store.pairs().await.unwrap();
     assert!(all.len() > 4);
@@ -272,10 +269,17 @@ async fn a_foreign_file_is_refused_and_left_untouched() {
 /// A demo project with a ready model version `v`, and iteration 1 of bootstrapping that admitted
 /// automatic labels for `n` unlabeled pairs with `v` (started, not finished).
 async fn with_open_iteration(
-    dir: &Path,
+    t: &Target,
     n: usize,
 ) -> (Store, emrel_store::ModelVersionId, emrel_store::IterationRecord) {
-    let store = Store::create(&dir.join("p.db"), "p", Schema::paper_default()).await.unwrap();
+    with_open_iteration_at(t.location("p.db").await, n).await
+}
+
+async fn with_open_iteration_at(
+    location: emrel_store::Location,
+    n: usize,
+) -> (Store, emrel_store::ModelVersionId, emrel_store::IterationRecord) {
+    let store = Store::create(location, "p", Schema::paper_default()).await.unwrap();
     let prepared: Vec<_> = emrel_formats::demo::generate(20, 3)
         .into_iter()
         .map(|d| prepare_document(store.schema(), d, false).unwrap())
@@ -303,10 +307,9 @@ async fn with_open_iteration(
     (store, mv.id, it)
 }
 
-#[tokio::test]
-async fn undo_after_a_rollback_does_not_bring_the_rolled_back_label_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _, it) = with_open_iteration(dir.path(), 3).await;
+both!(undo_after_a_rollback_does_not_bring_the_rolled_back_label_back);
+async fn undo_after_a_rollback_does_not_bring_the_rolled_back_label_back(t: Target) {
+    let (store, _, it) = with_open_iteration(&t, 3).await;
     let pair = store.current_auto_labels(it.id).await.unwrap()[0].0;
     // The annotator confirms the automatic label, the iteration is rolled back (their label
     // stays), then they undo their label: the pair must be unlabeled, not auto-labeled again by
@@ -321,11 +324,10 @@ async fn undo_after_a_rollback_does_not_bring_the_rolled_back_label_back() {
     assert!(store.current_auto_labels(it.id).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn a_quarantine_during_promotion_stands_and_demotes_the_model() {
+both!(a_quarantine_during_promotion_stands_and_demotes_the_model);
+async fn a_quarantine_during_promotion_stands_and_demotes_the_model(t: Target) {
     use emrel_store::IterationStatus;
-    let dir = tempfile::tempdir().unwrap();
-    let (store, base, it) = with_open_iteration(dir.path(), 3).await;
+    let (store, base, it) = with_open_iteration(&t, 3).await;
     let trained = store.insert_model_version("cnn", "tiny", 3, "{}", None).await.unwrap();
     store
         .finish_model_version(trained.id, emrel_store::ModelStatus::Ready, Some("{}"), 0.0)
@@ -364,7 +366,7 @@ async fn a_quarantine_during_promotion_stands_and_demotes_the_model() {
 #[tokio::test]
 async fn after_close_the_database_file_alone_holds_the_project() {
     let dir = tempfile::tempdir().unwrap();
-    let store = project(dir.path(), "a.db").await;
+    let store = Store::create(dir.path().join("a.db"), "a", Schema::paper_default()).await.unwrap();
     let data = dir.path().join("brat");
     brat_fixture(&data, ANN);
     import_brat(&store, &data, LabelSource::Human).await;
