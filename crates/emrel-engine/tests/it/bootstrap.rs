@@ -38,13 +38,13 @@ async fn gold_split_is_stratified_by_relation_and_frozen_on_first_training(t: Ta
     assert_eq!(r.metrics.pairs, split.len());
     assert!(sink.events().iter().any(|e| matches!(e, emrel_engine::JobEvent::Epoch { .. })));
     // The temperature fitted on the gold split calibrates the suggestions annotators see.
-    let t = r.metrics.temperature.expect("a temperature with 20+ gold items");
-    assert!(t > 0.0 && t.is_finite());
+    let temperature = r.metrics.temperature.expect("a temperature with 20+ gold items");
+    assert!(temperature > 0.0 && temperature.is_finite());
     let unlabeled = project.queue_pairs(&emrel_engine::Queue::uncertain(), None).await.unwrap();
     let s = project.item(unlabeled[0]).await.unwrap().suggestion.expect("a scored pair");
     let c = s.calibrated.expect("the current model has a temperature");
     assert!((0.0..=1.0).contains(&c));
-    if (t - 1.0).abs() > 1e-3 {
+    if (temperature - 1.0).abs() > 1e-3 {
         assert!((c - s.probability).abs() > 1e-9, "calibration changed the figure");
     }
 
