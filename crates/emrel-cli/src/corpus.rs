@@ -164,7 +164,7 @@ pub async fn init(cli: &Cli, args: &InitArgs) -> anyhow::Result<()> {
 /// Opens an existing project.
 async fn open(cli: &Cli) -> anyhow::Result<Store> {
     let store = Store::open(&cli.project).await;
-    Ok(crate::name_server(&cli.project, store)?)
+    crate::name_server(&cli.project, store)
 }
 
 /// Terminal progress for the engine's corpus operations: one bar per phase (nothing when

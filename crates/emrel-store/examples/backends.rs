@@ -77,7 +77,7 @@ async fn run(target: &Target, sentences: usize) -> Figures {
             Store::create(target.location("ccks.db").await, "ccks", Schema::paper_default())
                 .await
                 .unwrap();
-        let docs = emrel_formats::ccks2017::read(&[dir.clone()]).unwrap();
+        let docs = emrel_formats::ccks2017::read(std::slice::from_ref(dir)).unwrap();
         rows.push(("import CCKS 2017 train (s)".into(), import(&store, docs, "ccks2017").await));
         store.close().await;
     }

@@ -11,6 +11,11 @@
 //! transaction types and the few statements that differ (the write lock, snapshots, id blocks,
 //! connecting).
 
+#![allow(
+    clippy::duplicate_mod,
+    reason = "the query files of src/sql are compiled once per backend, on purpose"
+)]
+
 mod copy;
 mod export;
 mod ids;
