@@ -66,6 +66,18 @@ pub(crate) async fn begin_write(pool: &PgPool) -> Result<Tx<'static>> {
     Ok(tx)
 }
 
+/// A transaction that only appends rows (label events, skips): it takes the write lock shared,
+/// so that appends from many clients run side by side while every read-then-write transaction
+/// ([`begin_write`], exclusive) still sees none of them between its reads and its writes.
+pub(crate) async fn begin_append(pool: &PgPool) -> Result<Tx<'static>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
+        .bind(WRITE_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
 /// A read transaction whose statements all read one snapshot.
 pub(crate) async fn begin_snapshot(pool: &PgPool) -> Result<Tx<'static>> {
     Ok(pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await?)
@@ -99,6 +111,15 @@ pub(crate) async fn reset_sequence(tx: &mut Tx<'_>, table: &str, id: &str) -> Re
                        COALESCE((SELECT MAX({id}) FROM {table}), 0) + 1, false)"
     );
     sqlx::query(&sql).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Refreshes the planner's statistics of `tables` after a bulk write. Without them, right after
+/// an import the planner takes the new tables for empty ones and evaluates the label views'
+/// correlated subqueries by scanning (`stats` on a 100k-pair project took minutes instead of a
+/// fraction of a second); autovacuum would only catch up later.
+pub(crate) async fn refresh_statistics(pool: &PgPool, tables: &[&str]) -> Result<()> {
+    sqlx::query(&format!("ANALYZE {}", tables.join(", "))).execute(pool).await?;
     Ok(())
 }
 

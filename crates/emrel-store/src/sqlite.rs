@@ -59,6 +59,12 @@ pub(crate) async fn begin_write(pool: &SqlitePool) -> Result<Tx<'static>> {
     Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
 }
 
+/// A transaction that only appends rows: SQLite has one writer at a time, so the same as
+/// [`begin_write`].
+pub(crate) async fn begin_append(pool: &SqlitePool) -> Result<Tx<'static>> {
+    begin_write(pool).await
+}
+
 /// A read transaction: in WAL mode every statement in it reads the same snapshot.
 pub(crate) async fn begin_snapshot(pool: &SqlitePool) -> Result<Tx<'static>> {
     Ok(pool.begin().await?)
@@ -78,6 +84,11 @@ pub(crate) async fn claim_ids(_tx: &mut Tx<'_>, _table: &str, _next: i64) -> Res
 
 /// Nothing to do on SQLite: an `INTEGER PRIMARY KEY` continues after the largest id.
 pub(crate) async fn reset_sequence(_tx: &mut Tx<'_>, _table: &str, _id: &str) -> Result<()> {
+    Ok(())
+}
+
+/// Nothing to do on SQLite: its planner needs no statistics for these queries.
+pub(crate) async fn refresh_statistics(_pool: &SqlitePool, _tables: &[&str]) -> Result<()> {
     Ok(())
 }
 

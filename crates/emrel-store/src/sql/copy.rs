@@ -2,7 +2,7 @@
 
 use sqlx::{QueryBuilder, Row};
 
-use super::{Db, Queries, begin_write, reset_sequence};
+use super::{Db, Queries, begin_write, refresh_statistics, reset_sequence};
 use crate::Result;
 use crate::copy::{Kind, Table, Value};
 
@@ -69,5 +69,6 @@ pub(crate) async fn write_tables(
         }
     }
     tx.commit().await?;
-    Ok(())
+    let names: Vec<&str> = tables.iter().map(|(t, _)| t.name).collect();
+    refresh_statistics(pool, &names).await
 }

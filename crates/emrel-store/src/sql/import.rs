@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use emrel_core::{PreparedDocument, Schema};
 use sqlx::QueryBuilder;
 
-use super::{Db, Queries, Tx, begin_write, claim_ids, first_free_id};
+use super::{Db, Queries, Tx, begin_write, claim_ids, first_free_id, refresh_statistics};
 use crate::import::{ImportSummary, content_hash, spans_to_text};
 use crate::{Result, StoreError, now};
 
@@ -23,17 +23,30 @@ pub(crate) async fn annotator_id(
         .bind(name)
         .fetch_optional(&mut **tx)
         .await?;
-    let id =
-        match id {
-            Some(id) => id,
-            None => sqlx::query_scalar(
-                "INSERT INTO annotator (name, created_at) VALUES ($1, $2) RETURNING annotator_id",
+    let id = match id {
+        Some(id) => id,
+        None => {
+            // Appends run side by side on PostgreSQL: another client may add the same name
+            // first, and then its row is the one.
+            let added: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO annotator (name, created_at) VALUES ($1, $2)
+                 ON CONFLICT (name) DO NOTHING RETURNING annotator_id",
             )
             .bind(name)
             .bind(now())
-            .fetch_one(&mut **tx)
-            .await?,
-        };
+            .fetch_optional(&mut **tx)
+            .await?;
+            match added {
+                Some(id) => id,
+                None => {
+                    sqlx::query_scalar("SELECT annotator_id FROM annotator WHERE name = $1")
+                        .bind(name)
+                        .fetch_one(&mut **tx)
+                        .await?
+                }
+            }
+        }
+    };
     cache.insert(name.to_string(), id);
     Ok(id)
 }
@@ -139,6 +152,10 @@ impl Queries {
             claim_ids(&mut tx, table, next).await?;
         }
         tx.commit().await?;
+        if summary.documents_added > 0 {
+            let tables = ["document", "sentence", "entity", "pair", "label_event", "annotator"];
+            refresh_statistics(&self.pool, &tables).await?;
+        }
         Ok(summary)
     }
 }

@@ -9,7 +9,7 @@ use emrel_core::{LabelSource, Span};
 use sqlx::Row;
 
 use super::import::annotator_id;
-use super::{DbRow, IDS_JSON, Queries, Tx, begin_write};
+use super::{DbRow, IDS_JSON, Queries, Tx, begin_append, begin_write};
 use crate::ids::{IterationId, LabelEventId, ModelVersionId, PairId};
 use crate::labels::{
     CurrentLabel, EntityRecord, LabelAction, LabelRecord, LabelWrite, PairRecord, QueueRow,
@@ -168,7 +168,7 @@ impl Queries {
 
     /// Appends one label event and commits.
     pub async fn append_label(&self, write: &LabelWrite) -> Result<LabelEventId> {
-        let mut tx = begin_write(&self.pool).await?;
+        let mut tx = begin_append(&self.pool).await?;
         let id = append_in(&mut tx, write).await?;
         tx.commit().await?;
         Ok(id)
@@ -176,7 +176,7 @@ impl Queries {
 
     /// Appends label events in one transaction.
     pub async fn append_labels(&self, writes: &[LabelWrite]) -> Result<Vec<LabelEventId>> {
-        let mut tx = begin_write(&self.pool).await?;
+        let mut tx = begin_append(&self.pool).await?;
         let mut ids = Vec::with_capacity(writes.len());
         for w in writes {
             ids.push(append_in(&mut tx, w).await?);
@@ -271,7 +271,7 @@ impl Queries {
 
     /// Records that `annotator` skipped `pair`; the pair moves to the end of their queues.
     pub async fn record_skip(&self, pair: PairId, annotator: &str) -> Result<()> {
-        let mut tx = begin_write(&self.pool).await?;
+        let mut tx = begin_append(&self.pool).await?;
         let a = annotator_id(&mut tx, &mut HashMap::new(), annotator).await?;
         sqlx::query("INSERT INTO skip (pair_id, annotator_id, created_at) VALUES ($1, $2, $3)")
             .bind(pair.0)

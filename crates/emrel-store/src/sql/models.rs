@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use sqlx::{QueryBuilder, Row};
 
-use super::{Db, DbRow, Queries, Tx, begin_write};
+use super::{Db, DbRow, Queries, Tx, begin_write, refresh_statistics};
 use crate::ids::{IterationId, JobId, ModelVersionId, PairId};
 use crate::labels::ScoreSummary;
 use crate::models::{
@@ -237,6 +237,9 @@ impl Queries {
             let mut tx = begin_write(&self.pool).await?;
             q.build().execute(&mut *tx).await?;
             tx.commit().await?;
+        }
+        if scores.len() >= 10_000 {
+            refresh_statistics(&self.pool, &["pair_score"]).await?;
         }
         Ok(())
     }
