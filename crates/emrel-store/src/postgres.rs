@@ -266,3 +266,31 @@ impl Queries {
         self.pool.close().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// TLS is required beyond this machine: verify-full when nothing was asked, a weaker mode
+    /// refused (with the password masked in the message); local connections are left as asked.
+    #[test]
+    fn tls_is_verified_beyond_localhost() {
+        let remote = "postgres://ann:s3cret@db.example.org/emr";
+        let opts = connect_options(remote, "postgres://ann:***@db.example.org/emr").unwrap();
+        assert!(matches!(opts.get_ssl_mode(), PgSslMode::VerifyFull));
+        let weak = "postgres://ann:s3cret@db.example.org/emr?sslmode=require";
+        let err = connect_options(weak, "postgres://ann:***@db.example.org/emr").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("verify-full") && !msg.contains("s3cret"), "{msg}");
+        let strict = "postgres://ann@db.example.org/emr?sslmode=verify-full";
+        assert!(connect_options(strict, "x").is_ok());
+        for local in [
+            "postgres://ann@localhost/emr?sslmode=disable",
+            "postgres://ann@127.0.0.1:5432/emr",
+            "postgres:///emr?host=/var/run/postgresql",
+        ] {
+            let opts = connect_options(local, local).unwrap();
+            assert!(!matches!(opts.get_ssl_mode(), PgSslMode::VerifyFull), "{local}");
+        }
+    }
+}
