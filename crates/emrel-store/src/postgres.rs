@@ -4,8 +4,10 @@
 //! transaction-scoped advisory lock, so that writers are serialised as SQLite's are), snapshots
 //! (REPEATABLE READ) and id blocks from the tables' sequences.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use emrel_core::Schema;
@@ -55,27 +57,24 @@ pub(crate) struct Queries {
     pub(crate) base_dir: PathBuf,
     /// `<project uid>.models`.
     pub(crate) models_name: String,
+    /// Annotator ids committed by this process (names are never removed or renamed).
+    pub(crate) annotators: Arc<Mutex<HashMap<String, i64>>>,
 }
 
 /// A write transaction: it waits for the project's write lock before its first statement, so
 /// that read-then-write transactions (undo, admissions, judgements) see no other writer's
 /// changes between their reads and their writes, as under SQLite's `BEGIN IMMEDIATE`.
+/// `BEGIN` and the lock travel in one round trip.
 pub(crate) async fn begin_write(pool: &PgPool) -> Result<Tx<'static>> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await?;
-    Ok(tx)
+    Ok(pool.begin_with(format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")).await?)
 }
 
 /// A transaction that only appends rows (label events, skips): it takes the write lock shared,
 /// so that appends from many clients run side by side while every read-then-write transaction
 /// ([`begin_write`], exclusive) still sees none of them between its reads and its writes.
 pub(crate) async fn begin_append(pool: &PgPool) -> Result<Tx<'static>> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
-        .bind(WRITE_LOCK)
-        .execute(&mut *tx)
-        .await?;
-    Ok(tx)
+    let begin = format!("BEGIN; SELECT pg_advisory_xact_lock_shared({WRITE_LOCK})");
+    Ok(pool.begin_with(begin).await?)
 }
 
 /// A read transaction whose statements all read one snapshot.
@@ -197,7 +196,13 @@ async fn queries(pool: PgPool, schema: Schema, shown: &str) -> Result<Queries> {
         .await?
         .flatten();
     let uid = uid.ok_or_else(|| StoreError::NoProject(shown.to_string()))?;
-    Ok(Queries { pool, schema, base_dir: models_base(), models_name: models_name(&uid) })
+    Ok(Queries {
+        pool,
+        schema,
+        base_dir: models_base(),
+        models_name: models_name(&uid),
+        annotators: Arc::default(),
+    })
 }
 
 /// The (existing) database `url` names, with every table and no project yet (for a new project

@@ -2,8 +2,10 @@
 //! folder `<file>.models/` beside it. The queries of `sql/` are compiled here for `sqlx::Sqlite`;
 //! this file holds what differs: connecting, the write lock (`BEGIN IMMEDIATE`), and id blocks.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use emrel_core::Schema;
@@ -50,6 +52,8 @@ pub(crate) struct Queries {
     pub(crate) base_dir: PathBuf,
     /// `<file name>.models`.
     pub(crate) models_name: String,
+    /// Annotator ids committed by this process (names are never removed or renamed).
+    pub(crate) annotators: Arc<Mutex<HashMap<String, i64>>>,
 }
 
 /// A write transaction. IMMEDIATE: the write lock is taken (waiting out the busy timeout)
@@ -145,7 +149,7 @@ fn queries(pool: SqlitePool, path: &Path, schema: Schema) -> Queries {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    Queries { pool, schema, base_dir, models_name: models_name(path) }
+    Queries { pool, schema, base_dir, models_name: models_name(path), annotators: Arc::default() }
 }
 
 /// A database at `path` with every table and no project yet (for a new project or a copy).

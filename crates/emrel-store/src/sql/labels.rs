@@ -66,22 +66,20 @@ fn pair_record(row: &DbRow) -> Result<PairRecord> {
     })
 }
 
-async fn append_in(tx: &mut Tx<'_>, w: &LabelWrite) -> Result<LabelEventId> {
-    append_undoing(tx, w, None).await
-}
-
 /// Appends one label event inside the caller's transaction.
 pub(crate) async fn append_label_in(tx: &mut Tx<'_>, w: &LabelWrite) -> Result<LabelEventId> {
-    append_in(tx, w).await
+    append_undoing(tx, w, None, &mut HashMap::new()).await
 }
 
+/// Appends `w` (an undo of `undoes` when given); `annotators` caches annotator ids by name.
 async fn append_undoing(
     tx: &mut Tx<'_>,
     w: &LabelWrite,
     undoes: Option<LabelEventId>,
+    annotators: &mut HashMap<String, i64>,
 ) -> Result<LabelEventId> {
     let annotator = match &w.annotator {
-        Some(name) => Some(annotator_id(tx, &mut HashMap::new(), name).await?),
+        Some(name) => Some(annotator_id(tx, annotators, name).await?),
         None => None,
     };
     let id: i64 = sqlx::query_scalar(
@@ -168,20 +166,21 @@ impl Queries {
 
     /// Appends one label event and commits.
     pub async fn append_label(&self, write: &LabelWrite) -> Result<LabelEventId> {
-        let mut tx = begin_append(&self.pool).await?;
-        let id = append_in(&mut tx, write).await?;
-        tx.commit().await?;
-        Ok(id)
+        Ok(self.append_labels(std::slice::from_ref(write)).await?[0])
     }
 
     /// Appends label events in one transaction.
     pub async fn append_labels(&self, writes: &[LabelWrite]) -> Result<Vec<LabelEventId>> {
+        // Annotator ids known to be committed save a statement per label; the ones this
+        // transaction adds are remembered only once it has committed.
+        let mut annotators = self.annotators.lock().expect("the annotator cache").clone();
         let mut tx = begin_append(&self.pool).await?;
         let mut ids = Vec::with_capacity(writes.len());
         for w in writes {
-            ids.push(append_in(&mut tx, w).await?);
+            ids.push(append_undoing(&mut tx, w, None, &mut annotators).await?);
         }
         tx.commit().await?;
+        self.annotators.lock().expect("the annotator cache").extend(annotators);
         Ok(ids)
     }
 
@@ -258,7 +257,8 @@ impl Queries {
             threshold: prev.as_ref().and_then(|p| p.threshold),
             shown_relation: prev.as_ref().and_then(|p| p.shown_relation.clone()),
         };
-        let id = append_undoing(&mut tx, &write, Some(LabelEventId(event))).await?;
+        let id =
+            append_undoing(&mut tx, &write, Some(LabelEventId(event)), &mut HashMap::new()).await?;
         tx.commit().await?;
         Ok(Some(UndoRecord {
             pair: PairId(pair),
