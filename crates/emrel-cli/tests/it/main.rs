@@ -9,7 +9,8 @@ mod team;
 use std::path::Path;
 use std::process::{Command, Output};
 
-pub fn emrel(project: &Path, args: &[&str]) -> Output {
+/// Runs `emrel --project PROJECT ARGS…`; the project is a file path or a `postgres://` URL.
+pub fn emrel(project: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_emrel"))
         .arg("--project")
         .arg(project)
@@ -19,7 +20,7 @@ pub fn emrel(project: &Path, args: &[&str]) -> Output {
         .expect("emrel runs")
 }
 
-pub fn ok(project: &Path, args: &[&str]) -> String {
+pub fn ok(project: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> String {
     let out = emrel(project, args);
     assert!(
         out.status.success(),
