@@ -245,6 +245,10 @@ pub(crate) async fn open(cli: &Cli, model: Option<&ModelArgs>) -> anyhow::Result
         Some(m) => emrel_engine::burn_trainer_with(m.device(), m.class_weighting)?,
         None => emrel_engine::burn_trainer("cpu")?,
     };
+    if model.is_some() {
+        // `--device auto` chooses; the user sees the choice.
+        eprintln!("device: {}", trainer.device_name());
+    }
     let project = crate::name_server(&cli.project, Project::open(&cli.project, trainer).await)?;
     for j in project.interrupted_jobs() {
         eprintln!(

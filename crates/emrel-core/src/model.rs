@@ -107,6 +107,11 @@ pub trait Trainer: Send + Sync {
 
     /// Loads a model version written by [`Trainer::train`] for scoring.
     fn load(&self, dir: &std::path::Path) -> Result<Box<dyn Scorer>, ModelError>;
+
+    /// The device it trains and scores on, as users see it (`cpu`, `cuda:0`).
+    fn device_name(&self) -> String {
+        "cpu".into()
+    }
 }
 
 /// A loaded model version.

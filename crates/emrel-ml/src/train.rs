@@ -119,6 +119,10 @@ impl BurnTrainer {
 }
 
 impl Trainer for BurnTrainer {
+    fn device_name(&self) -> String {
+        self.device.name()
+    }
+
     fn train(
         &self,
         request: &TrainRequest,

@@ -84,8 +84,14 @@ async fn training_killed_mid_run_resumes_from_its_checkpoint() {
     assert_eq!(ok(&project, &["--json", "stats"]), stats_before);
     let eval: serde_json::Value = serde_json::from_str(&ok(&project, &["--json", "eval"])).unwrap();
     assert!(eval["f1"].as_f64().unwrap() > 0.0, "{eval}");
-    // The next job runs.
-    ok(&project, &["train", "--model", "cnn", "--preset", "tiny", "--epochs", "1"]);
+    // The next job runs; `--device auto` says which device it chose (no GPU here: the CPU).
+    let out = crate::emrel(
+        &project,
+        &["train", "--model", "cnn", "--preset", "tiny", "--epochs", "1", "--device", "auto"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.lines().any(|l| l == "device: cpu"), "{err}");
 }
 
 #[test]
