@@ -163,8 +163,7 @@ pub async fn init(cli: &Cli, args: &InitArgs) -> anyhow::Result<()> {
 
 /// Opens an existing project.
 async fn open(cli: &Cli) -> anyhow::Result<Store> {
-    let store = Store::open(&cli.project).await;
-    crate::name_server(&cli.project, store)
+    Ok(Store::open(&cli.project).await?)
 }
 
 /// Terminal progress for the engine's corpus operations: one bar per phase (nothing when

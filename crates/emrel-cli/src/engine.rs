@@ -249,7 +249,7 @@ pub(crate) async fn open(cli: &Cli, model: Option<&ModelArgs>) -> anyhow::Result
         // `--device auto` chooses; the user sees the choice.
         eprintln!("device: {}", trainer.device_name());
     }
-    let project = crate::name_server(&cli.project, Project::open(&cli.project, trainer).await)?;
+    let project = Project::open(&cli.project, trainer).await?;
     for j in project.interrupted_jobs() {
         eprintln!(
             "note: job {} ({}) was interrupted; resume it with `emrel jobs --resume {}`",

@@ -74,20 +74,6 @@ enum Command {
     Agreement(review::AgreementArgs),
 }
 
-/// A failure to open a project on a server names it (its password masked); a file's errors
-/// already name the file.
-fn name_server<T, E>(location: &Location, r: Result<T, E>) -> anyhow::Result<T>
-where
-    E: std::error::Error + Send + Sync + 'static,
-{
-    match r {
-        Err(e) if location.is_server() => {
-            Err(anyhow::Error::new(e).context(format!("cannot open {location}")))
-        }
-        r => Ok(r?),
-    }
-}
-
 fn main() {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -6,7 +6,7 @@
 //! transaction, so a bad file leaves the project as it was.
 //!
 //! [`Store`] is the one API the engine and the shells see. The queries are written once, in
-//! `sql/`, with `$N` placeholders that both databases read, and compiled once per backend
+//! `sql/`, with `$N` parameters that both databases read, and compiled once per backend
 //! (`sqlite.rs`, `postgres.rs` include them): each backend supplies its pool, row and
 //! transaction types and the few statements that differ (the write lock, snapshots, id blocks,
 //! connecting).
@@ -55,6 +55,9 @@ pub use stats::{CategoryStats, Stats};
 pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    /// A project server that refused or did not answer; `location` is masked.
+    #[error("cannot open {location}: {source}")]
+    Unreachable { location: String, source: sqlx::Error },
     #[error("cannot migrate the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0} is not an EMRel project (run `emrel init` or `emrel demo` first)")]

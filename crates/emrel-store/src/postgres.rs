@@ -157,7 +157,8 @@ async fn connect(url: &str, shown: &str) -> Result<PgPool> {
         .max_connections(5)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(opts)
-        .await?;
+        .await
+        .map_err(|source| StoreError::Unreachable { location: shown.to_string(), source })?;
     Ok(pool)
 }
 
